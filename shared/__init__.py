@@ -1,0 +1,1 @@
+"""Quota Sentinel's shared package: providers, evaluation, state, notification and configuration."""

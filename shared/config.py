@@ -1,0 +1,316 @@
+"""Configuration: environment variables and accounts, validated once with pydantic.
+
+This is the only module that reads ``os.environ``. Everything below receives typed models.
+Errors name the field that is wrong and never echo a value, so a secret pasted into the
+wrong place is not printed either.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+from collections.abc import Mapping
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+SECRET_CACHE_SECONDS = 300
+
+
+class ConfigError(Exception):
+    """Invalid configuration. The message names the field and never holds a value."""
+
+
+def _format_validation_error(error: ValidationError, prefix: str) -> str:
+    problems = []
+    for item in error.errors(include_input=False, include_url=False):
+        location = prefix
+        for part in item["loc"]:
+            location += f"[{part}]" if isinstance(part, int) else (f".{part}" if location else str(part))
+        problems.append(f"{location or prefix}: {item['msg']}")
+    return "; ".join(problems)
+
+
+def is_loopback_host(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def validate_base_url(url: str) -> str:
+    """https always, plain http only to a loopback host (local runs and tests)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if not host:
+        raise ValueError("must be an absolute URL with a host")
+    if parts.username or parts.password:
+        raise ValueError("must not carry credentials")
+    if parts.query or parts.fragment:
+        raise ValueError("must not carry a query or fragment")
+    if parts.scheme == "https" or (parts.scheme == "http" and is_loopback_host(host)):
+        return url.rstrip("/")
+    raise ValueError("must use https (plain http is allowed only for localhost, 127.0.0.0/8 and ::1)")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SsmKey(_Strict):
+    ssm: str = Field(min_length=1)
+
+    def describe(self) -> str:
+        return f"SSM parameter {self.ssm}"
+
+
+class SecretsManagerKey(_Strict):
+    secret: str = Field(min_length=1)
+
+    def describe(self) -> str:
+        return f"Secrets Manager secret {self.secret}"
+
+
+class EnvKey(_Strict):
+    env: str = Field(min_length=1)
+
+    def describe(self) -> str:
+        return f"environment variable {self.env}"
+
+
+ApiKeyRef = SsmKey | SecretsManagerKey | EnvKey
+
+Percent = Annotated[float, Field(gt=0, le=100)]
+
+
+class MetricThresholds(_Strict):
+    warning: Percent | None = None
+    critical: Percent | None = None
+
+
+class AccountThresholds(MetricThresholds):
+    metrics: dict[str, MetricThresholds] = Field(default_factory=dict)
+
+
+class AccountConfig(_Strict):
+    name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    base_url: str | None = None
+    api_key: ApiKeyRef
+    thresholds: AccountThresholds = Field(default_factory=AccountThresholds)
+    ignore: frozenset[str] = frozenset()
+
+    @field_validator("base_url")
+    @classmethod
+    def _base_url_is_safe(cls, value: str | None) -> str | None:
+        return None if value is None else validate_base_url(value)
+
+
+_ACCOUNTS_ADAPTER = TypeAdapter(list[AccountConfig])
+
+
+def parse_accounts(raw_json: str, source: str) -> list[AccountConfig]:
+    """Parse the accounts JSON; ``source`` names where it came from, for the error message."""
+    try:
+        data = json.loads(raw_json)
+    except json.JSONDecodeError as error:
+        raise ConfigError(f"{source}: not valid JSON (line {error.lineno}, column {error.colno})") from None
+    try:
+        accounts = _ACCOUNTS_ADAPTER.validate_python(data)
+    except ValidationError as error:
+        raise ConfigError(_format_validation_error(error, source)) from None
+    if not accounts:
+        raise ConfigError(f"{source}: lists no accounts")
+    names = [account.name for account in accounts]
+    duplicates = sorted({name for name in names if names.count(name) > 1})
+    if duplicates:
+        raise ConfigError(f"{source}: duplicate account name(s) {', '.join(duplicates)}")
+    return accounts
+
+
+class Policy(_Strict):
+    """Alerting thresholds and timings, the contract's defaults unless overridden."""
+
+    warning_percent: Percent = 80
+    critical_percent: Percent = 95
+    hysteresis_percent: float = Field(default=5, ge=0, lt=100)
+    renotify_seconds: int = Field(default=86400, ge=0)
+    failure_alert_after: int = Field(default=3, ge=1)
+
+    @model_validator(mode="after")
+    def _warning_below_critical(self) -> Policy:
+        if self.warning_percent >= self.critical_percent:
+            raise ValueError("WARNING_PERCENT must be below CRITICAL_PERCENT")
+        return self
+
+    def for_account(self, account: AccountConfig, location: str) -> AccountPolicy:
+        """The account's policy; ``location`` (e.g. ``ACCOUNTS[0]``) names it in errors."""
+        policy = AccountPolicy(base=self, thresholds=account.thresholds, ignore=account.ignore)
+        for metric_id in ("", *account.thresholds.metrics):
+            warning, critical = policy.thresholds_for(metric_id)
+            if warning >= critical:
+                where = f".metrics.{metric_id}" if metric_id else ""
+                raise ConfigError(
+                    f"{location}.thresholds{where}: warning ({warning:g}) must be below critical ({critical:g})"
+                )
+        return policy
+
+
+class AccountPolicy(_Strict):
+    """The policy as one account sees it: its own thresholds and ignore list on top of the defaults."""
+
+    base: Policy
+    thresholds: AccountThresholds = Field(default_factory=AccountThresholds)
+    ignore: frozenset[str] = frozenset()
+
+    def thresholds_for(self, metric_id: str) -> tuple[float, float]:
+        """(warning, critical) for a metric: per-metric, then per-account, then the defaults."""
+        per_metric = self.thresholds.metrics.get(metric_id, MetricThresholds())
+        warning = per_metric.warning or self.thresholds.warning or self.base.warning_percent
+        critical = per_metric.critical or self.thresholds.critical or self.base.critical_percent
+        return warning, critical
+
+
+class ProviderSettings(_Strict):
+    """Every environment variable of a provider function (the contract's table)."""
+
+    state_table_name: str = Field(min_length=1)
+    alert_topic_arn: str = Field(min_length=1)
+    accounts: list[AccountConfig] | None = None
+    accounts_parameter: str | None = Field(default=None, min_length=1)
+    policy: Policy = Field(default_factory=Policy)
+    state_ttl_days: int = Field(default=30, ge=1)
+    env: Mapping[str, str] = Field(default_factory=dict, repr=False, exclude=True)
+
+    @model_validator(mode="after")
+    def _one_accounts_source(self) -> ProviderSettings:
+        if self.accounts is not None and self.accounts_parameter is not None:
+            raise ValueError("set ACCOUNTS or ACCOUNTS_PARAMETER, not both")
+        if self.accounts is None and self.accounts_parameter is None:
+            raise ValueError("set ACCOUNTS or ACCOUNTS_PARAMETER")
+        return self
+
+
+_ENV_FIELDS = {
+    "STATE_TABLE_NAME": "state_table_name",
+    "ALERT_TOPIC_ARN": "alert_topic_arn",
+    "ACCOUNTS_PARAMETER": "accounts_parameter",
+    "STATE_TTL_DAYS": "state_ttl_days",
+}
+_POLICY_ENV_FIELDS = {
+    "WARNING_PERCENT": "warning_percent",
+    "CRITICAL_PERCENT": "critical_percent",
+    "HYSTERESIS_PERCENT": "hysteresis_percent",
+    "RENOTIFY_SECONDS": "renotify_seconds",
+    "FAILURE_ALERT_AFTER": "failure_alert_after",
+}
+_FIELD_TO_ENV = {field: env for env, field in (_ENV_FIELDS | _POLICY_ENV_FIELDS).items()}
+
+
+def _env_name_for(location: str) -> str:
+    head, _, rest = location.partition(".")
+    if head == "policy" and rest:
+        head, _, rest = rest.partition(".")
+    name = _FIELD_TO_ENV.get(head, head.upper())
+    return f"{name}.{rest}" if rest else name
+
+
+def load_provider_settings(environ: Mapping[str, str] | None = None) -> ProviderSettings:
+    """Validate a provider function's environment. Raises ConfigError naming the variable."""
+    env = dict(os.environ if environ is None else environ)
+    raw: dict[str, Any] = {field: env[name] for name, field in _ENV_FIELDS.items() if env.get(name, "") != ""}
+    raw["policy"] = {field: env[name] for name, field in _POLICY_ENV_FIELDS.items() if env.get(name, "") != ""}
+    raw["env"] = env
+    if env.get("ACCOUNTS", "") != "":
+        raw["accounts"] = parse_accounts(env["ACCOUNTS"], "ACCOUNTS")
+    try:
+        return ProviderSettings.model_validate(raw)
+    except ValidationError as error:
+        problems = []
+        for item in error.errors(include_input=False, include_url=False):
+            location = ".".join(str(part) for part in item["loc"])
+            problems.append(f"{_env_name_for(location) if location else 'environment'}: {item['msg']}")
+        raise ConfigError("; ".join(problems)) from None
+
+
+def tracing_enabled(environ: Mapping[str, str] | None = None) -> bool:
+    """Tracing is opt-in: only when POWERTOOLS_TRACE_DISABLED is explicitly "false"."""
+    env = os.environ if environ is None else environ
+    return env.get("POWERTOOLS_TRACE_DISABLED", "true").lower() == "false"
+
+
+def load_accounts_parameter(name: str) -> list[AccountConfig]:
+    """Read the accounts JSON from SSM (decrypted, cached) and validate it."""
+    from aws_lambda_powertools.utilities import parameters
+
+    try:
+        raw = parameters.get_parameter(name, decrypt=True, max_age=SECRET_CACHE_SECONDS)
+    except parameters.exceptions.GetParameterError as error:
+        raise ConfigError(f"ACCOUNTS_PARAMETER: could not read SSM parameter {name} ({_error_code(error)})") from None
+    return parse_accounts(str(raw), f"ACCOUNTS_PARAMETER ({name})")
+
+
+class SecretUnavailable(Exception):
+    """An API key could not be read; ``permanent`` when retrying will not help (missing, denied)."""
+
+    def __init__(self, message: str, permanent: bool) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+
+
+_PERMANENT_SECRET_ERRORS = (
+    "ParameterNotFound",
+    "ResourceNotFoundException",
+    "AccessDeniedException",
+    "AccessDenied",
+    "ParameterVersionNotFound",
+    "InvalidKeyId",
+    "DecryptionFailure",
+    "KMSAccessDeniedException",
+)
+
+
+def _error_code(error: BaseException) -> str:
+    cause = error.__cause__ or error.__context__
+    response = getattr(cause, "response", None)
+    if isinstance(response, dict):
+        return str(response.get("Error", {}).get("Code", type(cause).__name__))
+    return type(cause).__name__ if cause else type(error).__name__
+
+
+def resolve_api_key(ref: ApiKeyRef, environ: Mapping[str, str]) -> SecretStr:
+    """Fetch an API key through Powertools Parameters (cached), or from the environment for local runs."""
+    if isinstance(ref, EnvKey):
+        value = environ.get(ref.env, "")
+        if not value:
+            raise SecretUnavailable(f"{ref.describe()} is not set", permanent=True)
+        return SecretStr(value)
+
+    from aws_lambda_powertools.utilities import parameters
+
+    try:
+        if isinstance(ref, SsmKey):
+            value = parameters.get_parameter(ref.ssm, decrypt=True, max_age=SECRET_CACHE_SECONDS)
+        else:
+            value = parameters.get_secret(ref.secret, max_age=SECRET_CACHE_SECONDS)
+    except parameters.exceptions.GetParameterError as error:
+        code = _error_code(error)
+        raise SecretUnavailable(
+            f"could not read {ref.describe()} ({code})", permanent=code in _PERMANENT_SECRET_ERRORS
+        ) from None
+    text = value.decode() if isinstance(value, bytes) else str(value)
+    if not text.strip():
+        raise SecretUnavailable(f"{ref.describe()} is empty", permanent=True)
+    return SecretStr(text.strip())

@@ -1,0 +1,189 @@
+"""The domain vocabulary: metrics, levels, alerts, check failures and the alert document."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+class Level(StrEnum):
+    OK = "ok"
+    WARNING = "warning"
+    CRITICAL = "critical"
+    EXHAUSTED = "exhausted"
+
+    @property
+    def rank(self) -> int:
+        return _LEVEL_RANK[self]
+
+
+_LEVEL_RANK = {Level.OK: 0, Level.WARNING: 1, Level.CRITICAL: 2, Level.EXHAUSTED: 3}
+
+
+def highest_level(levels: list[Level]) -> Level:
+    return max(levels, key=lambda level: level.rank, default=Level.OK)
+
+
+class AlertKind(StrEnum):
+    TRIGGERED = "triggered"
+    ESCALATED = "escalated"
+    IMPROVED = "improved"
+    RESOLVED = "resolved"
+    RENOTIFY = "renotify"
+    CHECK_FAILED = "check_failed"
+    CHECK_RECOVERED = "check_recovered"
+    TEST = "test"
+
+
+class FailureReason(StrEnum):
+    AUTH = "auth"
+    NO_SUBSCRIPTION = "no_subscription"
+    RATE_LIMITED = "rate_limited"
+    UNAVAILABLE = "unavailable"
+    BAD_RESPONSE = "bad_response"
+
+    @property
+    def is_transient(self) -> bool:
+        return self in (FailureReason.RATE_LIMITED, FailureReason.UNAVAILABLE)
+
+
+class ProviderError(Exception):
+    """The one error a provider check may raise: a reason from the contract and a short message.
+
+    The message must never hold a secret; it is shown in alerts and in the run summary.
+    """
+
+    def __init__(self, reason: FailureReason, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+        self.status = status
+
+    def __str__(self) -> str:
+        return f"{self.reason.value}: {self.message}"
+
+
+class QuotaMetric(BaseModel):
+    """One normalised quota reading. ``limit`` None means unlimited."""
+
+    model_config = ConfigDict(frozen=True)
+
+    metric_id: str = Field(min_length=1)
+    name: str = Field(min_length=1)
+    used: float
+    limit: float | None
+    unit: str = "count"
+    period: str | None = None
+    resets_at: datetime | None = None
+    details: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("used", "limit")
+    @classmethod
+    def _finite(cls, value: float | None) -> float | None:
+        if value is not None and not math.isfinite(value):
+            raise ValueError("must be a finite number")
+        return value
+
+    @field_validator("limit")
+    @classmethod
+    def _limit_not_negative(cls, value: float | None) -> float | None:
+        if value is not None and value < 0:
+            raise ValueError("must be >= 0; use None for unlimited")
+        return value
+
+    @property
+    def percent(self) -> float | None:
+        if self.limit is None or self.limit <= 0:
+            return None
+        return self.used / self.limit * 100
+
+
+class Alert(BaseModel):
+    """One alert as it appears in the SNS alert document."""
+
+    kind: AlertKind
+    metric: str | None
+    name: str
+    level: Level
+    previous_level: Level
+    used: float | None = None
+    limit: float | None = None
+    percent: float | None = None
+    unit: str | None = None
+    period: str | None = None
+    resets_at: datetime | None = None
+    reason: FailureReason | None = None
+    id: str
+    message: str
+    hint: str | None = None
+    details: dict[str, Any] = Field(default_factory=dict)
+    test: bool = False
+
+    @property
+    def severity(self) -> Level:
+        """The highest level this alert speaks of, counting its previous level too."""
+        return highest_level([self.level, self.previous_level])
+
+
+class AlertDocument(BaseModel):
+    """The body every non-email subscriber receives; one per account per run with alerts."""
+
+    version: int = 1
+    provider: str
+    account: str
+    checked_at: datetime
+    severity: Level
+    alerts: list[Alert]
+
+    @classmethod
+    def build(cls, provider: str, account: str, checked_at: datetime, alerts: list[Alert]) -> AlertDocument:
+        severity = highest_level([alert.severity for alert in alerts])
+        return cls(provider=provider, account=account, checked_at=checked_at, severity=severity, alerts=alerts)
+
+    @property
+    def document_id(self) -> str:
+        """Stable identity of the document, derived from its alert ids, which never change across re-publishes."""
+        joined = "\n".join(sorted(alert.id for alert in self.alerts))
+        return hashlib.sha256(joined.encode()).hexdigest()[:32]
+
+    def to_json(self) -> str:
+        return self.model_dump_json(exclude_none=False)
+
+
+class MetricState(BaseModel):
+    """What we remember of one metric between runs."""
+
+    level: Level
+    name: str
+    used: float
+    limit: float | None
+    percent: float | None
+    unit: str = "count"
+    period: str | None = None
+    resets_at: datetime | None = None
+    last_alert_at: datetime | None = None
+
+
+class FailureState(BaseModel):
+    """Consecutive failed checks of one account; absent when the last check succeeded."""
+
+    reason: FailureReason
+    message: str
+    consecutive: int = Field(ge=1)
+    transient_consecutive: int = Field(ge=0)
+    since: datetime
+    alerted_reason: FailureReason | None = None
+    last_alert_at: datetime | None = None
+
+
+class AccountState(BaseModel):
+    """The last known state of one account: its metrics and its failure streak."""
+
+    metrics: dict[str, MetricState] = Field(default_factory=dict)
+    failure: FailureState | None = None
+    last_success_at: datetime | None = None

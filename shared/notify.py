@@ -1,0 +1,69 @@
+"""SNS: one message per account per run, with a body per protocol and attributes for filter policies.
+
+This is the only module that touches SNS. Subscribers other than email receive the alert document
+JSON; email receives a plain-text body. ``provider``, ``account`` and ``severity`` are message
+attributes for subscription filter policies. AWS does not deliver message attributes to endpoints
+when the structure is JSON, so the document repeats every one of those facts.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from typing import TYPE_CHECKING
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from shared.messages import email_body, email_subject
+from shared.models import AlertDocument
+
+if TYPE_CHECKING:
+    from mypy_boto3_sns import SNSClient
+    from mypy_boto3_sns.type_defs import MessageAttributeValueTypeDef
+
+
+class PublishError(Exception):
+    """SNS did not accept the message."""
+
+
+@functools.lru_cache(maxsize=1)
+def default_client() -> SNSClient:
+    config = Config(connect_timeout=3, read_timeout=5, retries={"max_attempts": 4, "mode": "standard"})
+    return boto3.client("sns", config=config)
+
+
+def message_attributes(document: AlertDocument) -> dict[str, MessageAttributeValueTypeDef]:
+    return {
+        "provider": {"DataType": "String", "StringValue": document.provider},
+        "account": {"DataType": "String", "StringValue": document.account},
+        "severity": {"DataType": "String", "StringValue": document.severity.value},
+    }
+
+
+def message_bodies(document: AlertDocument) -> str:
+    """The MessageStructure=json payload: the document by default, plain text for email."""
+    return json.dumps({"default": document.to_json(), "email": email_body(document)})
+
+
+class AlertPublisher:
+    def __init__(self, topic_arn: str, client: SNSClient | None = None) -> None:
+        self.topic_arn = topic_arn
+        self.client = client or default_client()
+
+    def publish(self, document: AlertDocument) -> str:
+        """Publish one alert document; returns the SNS message id."""
+        try:
+            response = self.client.publish(
+                TopicArn=self.topic_arn,
+                Subject=email_subject(document),
+                Message=message_bodies(document),
+                MessageStructure="json",
+                MessageAttributes=message_attributes(document),
+            )
+        except (ClientError, BotoCoreError) as error:
+            raise PublishError(
+                f"could not publish alerts for {document.provider}/{document.account}: {error}"
+            ) from error
+        return response["MessageId"]

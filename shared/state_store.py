@@ -1,0 +1,177 @@
+"""DynamoDB: the last state of every account, and its outbox of alerts not yet published.
+
+This is the only module that touches DynamoDB. One item per account:
+
+- ``pk`` = ``provider#<provider>``, ``sk`` = ``account#<account>``
+- ``version``: bumped by every write; every write is conditional on it (an optimistic lock)
+- ``state``: the evaluator's ``AccountState`` as JSON
+- ``outbox``: alert documents written together with the transition that caused them, removed once
+  published. Each carries a lease so that overlapping runs never publish the same one twice, and a
+  run that crashed or failed to publish leaves it for a later run.
+- ``expires_at``: TTL epoch seconds, refreshed by every check; an account no longer checked expires.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from shared.models import AccountState
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+PARTITION_KEY = "pk"
+SORT_KEY = "sk"
+TTL_ATTRIBUTE = "expires_at"
+
+
+class StateStoreError(Exception):
+    """DynamoDB could not be read or written."""
+
+
+class VersionConflict(Exception):
+    """Another run wrote the account since we read it."""
+
+
+@dataclass(frozen=True)
+class OutboxEntry:
+    document: str  # the alert document JSON, exactly as it will be published
+    created_at: float  # epoch seconds, to publish in order
+    lease_until: float  # epoch seconds; before this, the run that claimed it may be publishing it
+
+
+@dataclass
+class StoredAccount:
+    state: AccountState | None
+    version: int = 0  # 0: no item yet
+    outbox: dict[str, OutboxEntry] = field(default_factory=dict)
+
+
+def account_key(provider: str, account: str) -> dict[str, Any]:
+    return {PARTITION_KEY: {"S": f"provider#{provider}"}, SORT_KEY: {"S": f"account#{account}"}}
+
+
+@functools.lru_cache(maxsize=1)
+def default_client() -> DynamoDBClient:
+    config = Config(
+        connect_timeout=3, read_timeout=5, retries={"max_attempts": 4, "mode": "standard"}, max_pool_connections=16
+    )
+    return boto3.client("dynamodb", config=config)
+
+
+def _entry_from_item(value: dict[str, Any]) -> OutboxEntry:
+    fields = value["M"]
+    return OutboxEntry(
+        document=fields["document"]["S"],
+        created_at=float(fields["created_at"]["N"]),
+        lease_until=float(fields["lease_until"]["N"]),
+    )
+
+
+def _entry_to_item(entry: OutboxEntry) -> dict[str, Any]:
+    return {
+        "M": {
+            "document": {"S": entry.document},
+            "created_at": {"N": repr(entry.created_at)},
+            "lease_until": {"N": repr(entry.lease_until)},
+        }
+    }
+
+
+class StateStore:
+    def __init__(self, table_name: str, client: DynamoDBClient | None = None) -> None:
+        self.table_name = table_name
+        self.client = client or default_client()
+
+    def load(self, provider: str, account: str, now_epoch: float) -> StoredAccount:
+        try:
+            response = self.client.get_item(
+                TableName=self.table_name, Key=account_key(provider, account), ConsistentRead=True
+            )
+        except (ClientError, BotoCoreError) as error:
+            raise StateStoreError(f"could not read the state of {provider}/{account}: {error}") from error
+        item = response.get("Item")
+        if not item:
+            return StoredAccount(state=None)
+        # TTL deletion lags by up to days, so an expired item may still be read: its state is
+        # forgotten as expiry means, but its outbox is kept so that no alert is lost.
+        expired = float(item[TTL_ATTRIBUTE]["N"]) <= now_epoch
+        state = None if expired else AccountState.model_validate_json(item["state"]["S"])
+        outbox = {doc_id: _entry_from_item(value) for doc_id, value in item.get("outbox", {}).get("M", {}).items()}
+        return StoredAccount(state=state, version=int(item["version"]["N"]), outbox=outbox)
+
+    def save(
+        self,
+        provider: str,
+        account: str,
+        expected_version: int,
+        state: AccountState,
+        outbox: dict[str, OutboxEntry],
+        checked_at: datetime,
+        expires_at: float,
+    ) -> int:
+        """Write the whole item if nobody else has since ``expected_version``. Returns the new version."""
+        version = expected_version + 1
+        item = {
+            **account_key(provider, account),
+            "provider": {"S": provider},
+            "account": {"S": account},
+            "version": {"N": str(version)},
+            "state": {"S": state.model_dump_json()},
+            "checked_at": {"S": checked_at.isoformat()},
+            TTL_ATTRIBUTE: {"N": str(int(expires_at))},
+            "outbox": {"M": {doc_id: _entry_to_item(entry) for doc_id, entry in outbox.items()}},
+        }
+        # Version 0 means "no item yet"; version is then absent, and the condition holds for that too.
+        try:
+            self.client.put_item(
+                TableName=self.table_name,
+                Item=item,
+                ConditionExpression="attribute_not_exists(version) OR version = :expected",
+                ExpressionAttributeValues={":expected": {"N": str(expected_version)}},
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                raise VersionConflict(f"{provider}/{account} changed since version {expected_version}") from None
+            raise StateStoreError(f"could not write the state of {provider}/{account}: {error}") from error
+        except BotoCoreError as error:
+            raise StateStoreError(f"could not write the state of {provider}/{account}: {error}") from error
+        return version
+
+    def _update_outbox_entry(
+        self, provider: str, account: str, doc_id: str, action: str, values: dict[str, Any]
+    ) -> bool:
+        # Every outbox change bumps the version, so a run holding an older copy cannot write it back.
+        try:
+            self.client.update_item(
+                TableName=self.table_name,
+                Key=account_key(provider, account),
+                UpdateExpression=f"{action} SET version = version + :one",
+                ConditionExpression="attribute_exists(outbox.#doc)",
+                ExpressionAttributeNames={"#doc": doc_id},
+                ExpressionAttributeValues={":one": {"N": "1"}, **values},
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise StateStoreError(f"could not update the outbox of {provider}/{account}: {error}") from error
+        except BotoCoreError as error:
+            raise StateStoreError(f"could not update the outbox of {provider}/{account}: {error}") from error
+        return True
+
+    def mark_published(self, provider: str, account: str, doc_id: str) -> bool:
+        """Remove a published document from the outbox. False if it was already gone."""
+        return self._update_outbox_entry(provider, account, doc_id, "REMOVE outbox.#doc", {})
+
+    def release(self, provider: str, account: str, doc_id: str) -> bool:
+        """Give up the lease on a document we failed to publish, so the next run retries it at once."""
+        return self._update_outbox_entry(
+            provider, account, doc_id, "SET outbox.#doc.lease_until = :zero", {":zero": {"N": "0"}}
+        )
