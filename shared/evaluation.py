@@ -21,6 +21,7 @@ from shared.models import (
     MetricState,
     ProviderError,
     QuotaMetric,
+    iso_utc,
 )
 
 _DESCENDING = (Level.CRITICAL, Level.WARNING)
@@ -63,13 +64,9 @@ def level_for(metric: QuotaMetric, previous: Level, warning: float, critical: fl
     return Level.OK
 
 
-def _stamp(now: datetime) -> str:
-    return now.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def alert_id(ref: AccountRef, subject: str | None, now: datetime) -> str:
     """Stable for a transition: the same in every re-publish of it."""
-    return f"{ref.provider}/{ref.account}/{subject or 'account'}/{_stamp(now)}"
+    return f"{ref.provider}/{ref.account}/{subject or 'account'}/{iso_utc(now)}"
 
 
 def _metric_kind(previous: Level, current: Level) -> AlertKind | None:
@@ -207,7 +204,8 @@ def evaluate_success(
     states, alerts = _evaluate_metrics(metrics, before, policy, ref, now)
     if before.failure is not None and before.failure.alerted_reason is not None:
         alerts.insert(0, _recovered_alert(ref, before.failure, now))
-    return Evaluation(state=AccountState(metrics=states, failure=None, last_success_at=now), alerts=alerts)
+    state = AccountState(metrics=states, failure=None, last_success_at=now, checked_at=now)
+    return Evaluation(state=state, alerts=alerts)
 
 
 _REASON_WORDING = {
@@ -281,7 +279,9 @@ def evaluate_failure(
         alerted_reason=alerted_reason,
         last_alert_at=last_alert_at,
     )
-    state = AccountState(metrics=before.metrics, failure=failure, last_success_at=before.last_success_at)
+    state = AccountState(
+        metrics=before.metrics, failure=failure, last_success_at=before.last_success_at, checked_at=now
+    )
     return Evaluation(state=state, alerts=[alert] if alert else [])
 
 

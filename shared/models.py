@@ -8,7 +8,12 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator
+
+
+def iso_utc(moment: datetime) -> str:
+    """UTC with millisecond precision, e.g. ``2026-11-22T10:00:00.000Z``: the time of a check and of its alert ids."""
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
 class Level(StrEnum):
@@ -140,6 +145,10 @@ class AlertDocument(BaseModel):
     severity: Level
     alerts: list[Alert]
 
+    @field_serializer("checked_at")
+    def _serialize_checked_at(self, checked_at: datetime) -> str:
+        return iso_utc(checked_at)
+
     @classmethod
     def build(cls, provider: str, account: str, checked_at: datetime, alerts: list[Alert]) -> AlertDocument:
         severity = highest_level([alert.severity for alert in alerts])
@@ -187,3 +196,4 @@ class AccountState(BaseModel):
     metrics: dict[str, MetricState] = Field(default_factory=dict)
     failure: FailureState | None = None
     last_success_at: datetime | None = None
+    checked_at: datetime | None = None

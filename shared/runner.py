@@ -149,11 +149,14 @@ def _persist(
     expires_at = (run.now + timedelta(days=run.settings.state_ttl_days)).timestamp()
     for _ in range(MAX_CONFLICT_RETRIES):
         stored = store.load(run.provider, name, now_epoch)
-        evaluation = evaluate(outcome, stored.state, plan.policy, plan.ref, run.now)
+        # Check times strictly increase per account, so alert ids (which embed them) never repeat.
+        last_checked = stored.state.checked_at if stored.state else None
+        now = run.now if last_checked is None or run.now > last_checked else last_checked + timedelta(milliseconds=1)
+        evaluation = evaluate(outcome, stored.state, plan.policy, plan.ref, now)
         outbox = dict(stored.outbox)
         claimed: list[str] = []
         if evaluation.alerts:
-            document = AlertDocument.build(run.provider, name, run.now, evaluation.alerts)
+            document = AlertDocument.build(run.provider, name, now, evaluation.alerts)
             outbox[document.document_id] = OutboxEntry(document.to_json(), now_epoch, now_epoch + run.lease_seconds)
             claimed.append(document.document_id)
         for doc_id, entry in stored.outbox.items():
@@ -161,7 +164,7 @@ def _persist(
                 outbox[doc_id] = replace(entry, lease_until=now_epoch + run.lease_seconds)
                 claimed.append(doc_id)
         try:
-            store.save(run.provider, name, stored.version, evaluation.state, outbox, run.now, expires_at)
+            store.save(run.provider, name, stored.version, evaluation.state, outbox, now, expires_at)
         except VersionConflict:
             logger.info("state changed by an overlapping run; re-evaluating", extra={"account": name})
             continue
@@ -273,6 +276,11 @@ def _send_test_alert(plans: list[AccountPlan], event: Mapping[str, Any], run: Ru
     }
 
 
+def _to_millisecond(moment: datetime) -> datetime:
+    utc = moment.astimezone(UTC)
+    return utc.replace(microsecond=utc.microsecond // 1000 * 1000)
+
+
 def _remaining_seconds(context: LambdaContext | None) -> float:
     if context is None:
         return DEFAULT_REMAINING_SECONDS
@@ -303,7 +311,7 @@ def run_provider(
         adapter=adapter,
         settings=settings,
         deps=deps,
-        now=deps.clock().astimezone(UTC).replace(microsecond=0),
+        now=_to_millisecond(deps.clock()),
         deadline=deps.monotonic() + max(0.0, min(HTTP_BUDGET_SECONDS, remaining - RESERVE_SECONDS)),
         # No other run may take over an alert while this one could still be publishing it.
         lease_seconds=remaining + 30,
