@@ -85,7 +85,8 @@ class SecretsManagerKey(_Strict):
 
 
 class EnvKey(_Strict):
-    env: str = Field(min_length=1)
+    # A variable name, never a key: the pattern refuses most keys pasted here by mistake.
+    env: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
 
     def describe(self) -> str:
         return f"environment variable {self.env}"

@@ -15,6 +15,7 @@ from typing import Any
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import ConnectTimeoutError, NewConnectionError, ReadTimeoutError
 from urllib3.response import BaseHTTPResponse
 from urllib3.util.retry import Retry
 
@@ -142,8 +143,13 @@ class ProviderHttpClient:
             except requests.Timeout:
                 raise ProviderError(FailureReason.UNAVAILABLE, "provider timed out") from None
             except requests.ConnectionError as error:
-                message = redact(f"could not connect to the provider ({type(error).__name__})", secrets)
-                raise ProviderError(FailureReason.UNAVAILABLE, message) from None
+                # With retries, urllib3 wraps a read timeout in MaxRetryError, which requests reports as this.
+                cause = getattr(error.args[0], "reason", None) if error.args else None
+                # NewConnectionError subclasses ConnectTimeoutError in urllib3, but a refusal is no timeout.
+                timed_out = isinstance(cause, TimeoutError | ReadTimeoutError | ConnectTimeoutError)
+                if timed_out and not isinstance(cause, NewConnectionError):
+                    raise ProviderError(FailureReason.UNAVAILABLE, "provider timed out") from None
+                raise ProviderError(FailureReason.UNAVAILABLE, "could not connect to the provider") from None
             except requests.RequestException as error:
                 raise ProviderError(FailureReason.UNAVAILABLE, f"request failed ({type(error).__name__})") from None
             with response:

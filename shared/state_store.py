@@ -146,14 +146,14 @@ class StateStore:
         return version
 
     def _update_outbox_entry(
-        self, provider: str, account: str, doc_id: str, action: str, values: dict[str, Any]
+        self, provider: str, account: str, doc_id: str, expression: str, values: dict[str, Any]
     ) -> bool:
         # Every outbox change bumps the version, so a run holding an older copy cannot write it back.
         try:
             self.client.update_item(
                 TableName=self.table_name,
                 Key=account_key(provider, account),
-                UpdateExpression=f"{action} SET version = version + :one",
+                UpdateExpression=expression,
                 ConditionExpression="attribute_exists(outbox.#doc)",
                 ExpressionAttributeNames={"#doc": doc_id},
                 ExpressionAttributeValues={":one": {"N": "1"}, **values},
@@ -168,10 +168,13 @@ class StateStore:
 
     def mark_published(self, provider: str, account: str, doc_id: str) -> bool:
         """Remove a published document from the outbox. False if it was already gone."""
-        return self._update_outbox_entry(provider, account, doc_id, "REMOVE outbox.#doc", {})
+        return self._update_outbox_entry(
+            provider, account, doc_id, "REMOVE outbox.#doc SET version = version + :one", {}
+        )
 
     def release(self, provider: str, account: str, doc_id: str) -> bool:
         """Give up the lease on a document we failed to publish, so the next run retries it at once."""
         return self._update_outbox_entry(
-            provider, account, doc_id, "SET outbox.#doc.lease_until = :zero", {":zero": {"N": "0"}}
+            provider, account, doc_id, "SET outbox.#doc.lease_until = :zero, version = version + :one",
+            {":zero": {"N": "0"}},
         )
