@@ -116,7 +116,7 @@ class LocalStack:
             "AWS_DEFAULT_REGION": self.region,
             "AWS_REGION": self.region,
             "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",  # noqa: S105 - dummy credentials for local servers
+            "AWS_SECRET_ACCESS_KEY": "testing",
             "AWS_ENDPOINT_URL": self.moto.endpoint,
             "AWS_ENDPOINT_URL_DYNAMODB": self.dynamodb.endpoint,
         }
@@ -171,4 +171,3 @@ def create_table_from_template(table_name: str, logical_id: str = "StateTable", 
     ttl = properties.get("TimeToLiveSpecification")
     if ttl:
         client.update_time_to_live(TableName=table_name, TimeToLiveSpecification=ttl)
-

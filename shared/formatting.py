@@ -74,7 +74,7 @@ def format_usage(used: float | None, limit: float | None, unit: str | None) -> s
 def format_remaining(used: float | None, limit: float | None, unit: str | None) -> str | None:
     if used is None or limit is None:
         return None
-    return f"{format_amount(max(limit - used, 0), unit)} left"
+    return format_amount(max(limit - used, 0), unit)
 
 
 def format_time(moment: datetime | None) -> str:

@@ -11,6 +11,11 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator
 
 
+def _whole_as_int(value: float | None) -> float | int | None:
+    """Quantities read as 2147483648, not 2147483648.0, in JSON."""
+    return int(value) if value is not None and float(value).is_integer() else value
+
+
 def iso_utc(moment: datetime) -> str:
     """UTC with millisecond precision, e.g. ``2026-11-22T10:00:00.000Z``: the time of a check and of its alert ids."""
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
@@ -128,6 +133,10 @@ class Alert(BaseModel):
     hint: str | None = None
     details: dict[str, Any] = Field(default_factory=dict)
     test: bool = False
+
+    @field_serializer("used", "limit")
+    def _serialize_quantity(self, value: float | None) -> float | int | None:
+        return _whole_as_int(value)
 
     @property
     def severity(self) -> Level:

@@ -175,6 +175,9 @@ class StateStore:
     def release(self, provider: str, account: str, doc_id: str) -> bool:
         """Give up the lease on a document we failed to publish, so the next run retries it at once."""
         return self._update_outbox_entry(
-            provider, account, doc_id, "SET outbox.#doc.lease_until = :zero, version = version + :one",
+            provider,
+            account,
+            doc_id,
+            "SET outbox.#doc.lease_until = :zero, version = version + :one",
             {":zero": {"N": "0"}},
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from shared.models import FailureReason, ProviderError, QuotaMetric
 from shared.providers import ProviderAdapter, bad_response, register

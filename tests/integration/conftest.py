@@ -19,7 +19,7 @@ from infra.local_stack import LocalStack, create_table_from_template, running_lo
 from shared import notify, state_store
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-API_KEY = "fb-live-7Qx9-never-log-me"  # noqa: S105 - a fake key that must never reach a log line
+API_KEY = "fb-live-7Qx9-never-log-me"
 
 
 @pytest.fixture(scope="session")

@@ -17,7 +17,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from shared.config import load_provider_settings
+from shared.config import ConfigError, load_provider_settings
 from shared.http import ProviderHttpClient
 from shared.models import FailureReason
 from shared.notify import AlertPublisher
@@ -416,7 +416,7 @@ def test_api_key_never_appears_in_logs_or_results(
         outputs.append(json.dumps(invoke(flashback_app)))
     outputs.extend(json.dumps(d) for d in aws.messages())
     monkeypatch.setenv("ACCOUNTS", environment["ACCOUNTS"].replace("FLASHBACK_KEY", API_KEY))  # a key pasted by mistake
-    with pytest.raises(Exception) as caught:
+    with pytest.raises(ConfigError, match=r"ACCOUNTS\[0\]\.api_key") as caught:
         invoke(flashback_app)
     outputs.append(str(caught.value))
     logging.getLogger(logger.name).removeHandler(capture)
@@ -433,8 +433,8 @@ def test_invalid_configuration_fails_the_run_naming_the_field(
     aws: Aws, provider_env: Callable[..., dict[str, str]], flashback_app: ModuleType, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     provider_env("http://example.com")
-    with pytest.raises(Exception, match=r"ACCOUNTS\[0\]\.base_url: .*https"):
+    with pytest.raises(ConfigError, match=r"ACCOUNTS\[0\]\.base_url: .*https"):
         invoke(flashback_app)
     provider_env("https://backend.flashback.tech", ACCOUNTS_PARAMETER="/x")
-    with pytest.raises(Exception, match="ACCOUNTS or ACCOUNTS_PARAMETER, not both"):
+    with pytest.raises(ConfigError, match="ACCOUNTS or ACCOUNTS_PARAMETER, not both"):
         load_provider_settings()

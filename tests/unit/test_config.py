@@ -90,7 +90,7 @@ def test_invalid_configuration_names_the_field(environ: dict[str, str], expected
 
 
 def test_errors_never_echo_values() -> None:
-    secret = "sk-live-very-secret-value"  # noqa: S105 - a fake key pasted where a reference belongs
+    secret = "sk-live-very-secret-value"
     accounts = json.dumps([{"name": "main", "api_key": secret, "base_url": f"ftp://{secret}"}])
     with pytest.raises(ConfigError) as caught:
         load_provider_settings(env_with(ACCOUNTS=accounts, WARNING_PERCENT=secret))
