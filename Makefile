@@ -7,6 +7,10 @@ STAMPS := .stamps
 
 .PHONY: install test lint typecheck unit integration run bench clean
 
+# Extra prerequisites of `make test`, added by included fragments (e.g. the SAM validate and build).
+TEST_PREREQS :=
+-include make/*.mk
+
 install: $(STAMPS)/venv $(STAMPS)/node
 
 $(STAMPS)/venv: requirements.txt requirements-dev.txt pyproject.toml
@@ -37,7 +41,7 @@ unit: install
 integration: install
 	$(BIN)/pytest tests/integration -q
 
-test: lint typecheck
+test: lint typecheck $(TEST_PREREQS)
 	$(BIN)/pytest -q --cov --cov-report=term-missing:skip-covered
 
 run:
