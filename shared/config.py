@@ -315,3 +315,43 @@ def resolve_api_key(ref: ApiKeyRef, environ: Mapping[str, str]) -> SecretStr:
     if not text.strip():
         raise SecretUnavailable(f"{ref.describe()} is empty", permanent=True)
     return SecretStr(text.strip())
+
+
+class SlackNotifierSettings(_Strict):
+    """The Slack notifier's variables: where the webhook URL lives, and the idempotency table."""
+
+    slack_webhook_parameter: str = Field(min_length=1)
+    state_table_name: str = Field(min_length=1)
+
+
+def load_slack_settings(environ: Mapping[str, str] | None = None) -> SlackNotifierSettings:
+    env = os.environ if environ is None else environ
+    raw = {
+        "slack_webhook_parameter": env.get("SLACK_WEBHOOK_PARAMETER", ""),
+        "state_table_name": env.get("STATE_TABLE_NAME", ""),
+    }
+    try:
+        return SlackNotifierSettings.model_validate(raw)
+    except ValidationError as error:
+        problems = [
+            f"{str(item['loc'][0]).upper()}: required" for item in error.errors(include_input=False, include_url=False)
+        ]
+        raise ConfigError("; ".join(problems)) from None
+
+
+def read_webhook_url(parameter_name: str) -> SecretStr:
+    """The Slack webhook URL from an SSM SecureString (cached). Errors never show the URL."""
+    from aws_lambda_powertools.utilities import parameters
+
+    try:
+        value = parameters.get_parameter(parameter_name, decrypt=True, max_age=SECRET_CACHE_SECONDS)
+    except parameters.exceptions.GetParameterError as error:
+        raise ConfigError(
+            f"SLACK_WEBHOOK_PARAMETER: could not read SSM parameter {parameter_name} ({_error_code(error)})"
+        ) from None
+    url = str(value).strip()
+    try:
+        validate_base_url(url)
+    except ValueError as error:
+        raise ConfigError(f"SLACK_WEBHOOK_PARAMETER ({parameter_name}): the webhook URL {error}") from None
+    return SecretStr(url)

@@ -25,6 +25,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from shared.models import AccountState
 
 if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
     from mypy_boto3_dynamodb import DynamoDBClient
 
 PARTITION_KEY = "pk"
@@ -181,3 +182,20 @@ class StateStore:
             "SET outbox.#doc.lease_until = :zero, version = version + :one",
             {":zero": {"N": "0"}},
         )
+
+
+def idempotency_layer(table_name: str) -> DynamoDBPersistenceLayer:
+    """Powertools Idempotency records in the state table, under their own partition keys.
+
+    Created here so that this module stays the only one that touches DynamoDB; imported lazily
+    because only the Slack notifier needs it.
+    """
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+
+    return DynamoDBPersistenceLayer(
+        table_name=table_name,
+        key_attr=PARTITION_KEY,
+        sort_key_attr=SORT_KEY,
+        expiry_attr=TTL_ATTRIBUTE,
+        boto3_client=default_client(),
+    )
