@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMPS := .stamps
 
-.PHONY: install test lint typecheck unit integration run bench clean
+.PHONY: install test lint typecheck unit integration preview run bench clean
 
 # Extra prerequisites of `make test`, added by included fragments (e.g. the SAM validate and build).
 TEST_PREREQS :=
@@ -41,8 +41,12 @@ unit: install
 integration: install
 	$(BIN)/pytest tests/integration -q
 
-test: lint typecheck $(TEST_PREREQS)
+test: lint typecheck preview $(TEST_PREREQS)
 	$(BIN)/pytest -q --cov --cov-report=term-missing:skip-covered
+
+# Sample Slack payloads and emails for every alert kind, to look at.
+preview: install
+	$(BIN)/python -m infra.preview preview
 
 run:
 	@echo "make run: not yet. The local demo on the embedded stack lands with the local-run issue."

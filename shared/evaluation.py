@@ -244,7 +244,7 @@ def _failed_alert(
         id=alert_id(ref, None, now),
         message=f"Quota check failed: {wording}{streak}. {error.message}",
         hint=failure_hint(error.reason, ref),
-        details={"status": error.status} if error.status is not None else {},
+        details={"http_status": error.status} if error.status is not None else {},
     )
 
 
