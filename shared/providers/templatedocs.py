@@ -57,7 +57,7 @@ class TemplateDocsAdapter(ProviderAdapter):
             raise bad_response(error) from None
         allocated = response.allocated.total.model_dump()
         remaining = response.remaining.total.model_dump()
-        metrics = []
+        metrics: list[QuotaMetric] = []
         for metric_id, (name, period) in METRICS.items():
             limit: float = allocated[metric_id]
             if limit == 0:  # the plan does not offer it

@@ -1,0 +1,267 @@
+"""TemplateDocs adapter: sample and edge bodies to metrics, error answers to reasons, and a parse() fuzz."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import event, given, settings
+from hypothesis import strategies as st
+from pydantic import SecretStr
+
+from shared.http import HttpResult
+from shared.models import FailureReason, ProviderError, QuotaMetric
+from shared.providers import get_adapter, interpret
+from shared.providers.templatedocs import TemplateDocsAdapter
+from tests.conftest import FIXTURES, load_fixture
+
+ADAPTER = TemplateDocsAdapter()
+MAX_EXAMPLES = int(os.environ.get("HYPOTHESIS_MAX_EXAMPLES", "2000"))
+SAMPLE_FILES = sorted(path.name for path in FIXTURES.glob("provider_templatedocs_*.json"))
+
+
+def parse(name: str) -> list[QuotaMetric]:
+    return ADAPTER.parse(load_fixture(name))
+
+
+def answer(status: int, body: Any, text: str = "", content_type: str = "application/json") -> HttpResult:
+    return HttpResult(status=status, body=body, text=text, content_type=content_type)
+
+
+# --- the adapter's facts ---------------------------------------------------------------------------
+
+
+def test_registry_finds_templatedocs_adapter() -> None:
+    adapter = get_adapter("templatedocs")
+    assert isinstance(adapter, TemplateDocsAdapter)
+    assert adapter.provider_id == "templatedocs"
+
+
+def test_request_goes_to_account_quotas_with_a_bearer_key() -> None:
+    assert TemplateDocsAdapter.default_base_url == "https://templatedocs.io/api"
+    assert TemplateDocsAdapter.endpoint_path == "/v1/account/quotas"
+    assert ADAPTER.request_headers(SecretStr("k-123")) == {"Authorization": "Bearer k-123"}
+    assert ADAPTER.query_params() == {}
+
+
+def test_handler_differs_from_flashback_handler_only_in_provider_id() -> None:
+    functions = Path(__file__).parents[2] / "functions"
+    flashback = (functions / "flashback" / "app.py").read_text()
+    templatedocs = (functions / "templatedocs" / "app.py").read_text()
+    assert templatedocs.lower().replace("templatedocs", "flashback") == flashback.lower()
+    assert 'PROVIDER = "templatedocs"' in templatedocs
+
+
+# --- the provider's sample bodies ------------------------------------------------------------------
+
+
+def test_every_templatedocs_sample_is_covered_below() -> None:
+    assert SAMPLE_FILES == [
+        "provider_templatedocs_401.json",
+        "provider_templatedocs_429.json",
+        "provider_templatedocs_ok.json",
+    ]
+
+
+def test_sample_gives_monthly_docs_and_standing_templates_metrics() -> None:
+    # docs: 1500 allocated (1000 subscription + 500 credits), 1112 left; templates: 50 allocated, 38 left.
+    assert parse("provider_templatedocs_ok.json") == [
+        QuotaMetric(
+            metric_id="docs", name="Document generations", used=388, limit=1500, unit="count", period="monthly"
+        ),
+        QuotaMetric(metric_id="templates", name="Templates", used=12, limit=50, unit="count", period=None),
+    ]
+
+
+def test_sample_metrics_have_no_reset_time_or_details() -> None:
+    for metric in parse("provider_templatedocs_ok.json"):
+        assert metric.resets_at is None
+        assert metric.details == {}
+
+
+def test_sample_401_body_is_auth_with_the_provider_message() -> None:
+    with pytest.raises(ProviderError) as caught:
+        interpret(ADAPTER, answer(401, load_fixture("provider_templatedocs_401.json")), secrets=[])
+    assert caught.value.reason is FailureReason.AUTH
+    assert caught.value.message == "HTTP 401: Invalid or missing API key"
+
+
+def test_sample_429_body_is_rate_limited() -> None:
+    with pytest.raises(ProviderError) as caught:
+        interpret(ADAPTER, answer(429, load_fixture("provider_templatedocs_429.json")), secrets=[])
+    assert caught.value.reason is FailureReason.RATE_LIMITED
+    assert caught.value.message == "HTTP 429: Rate limit exceeded"
+
+
+# --- edge bodies -----------------------------------------------------------------------------------
+
+
+def test_metric_with_allocated_total_zero_is_skipped() -> None:
+    assert parse("edge_templatedocs_templates_not_offered.json") == [
+        QuotaMetric(metric_id="docs", name="Document generations", used=100, limit=100, unit="count", period="monthly"),
+    ]
+
+
+def test_plan_offering_nothing_gives_no_metrics() -> None:
+    assert parse("edge_templatedocs_nothing_offered.json") == []
+
+
+def test_used_is_allocated_total_minus_remaining_total() -> None:
+    # Only the totals are needed; the subscription and credit parts and unknown keys may be absent or extra.
+    metrics = {metric.metric_id: metric for metric in parse("edge_templatedocs_totals_only.json")}
+    assert (metrics["docs"].used, metrics["docs"].limit) == (0, 250)
+    assert (metrics["templates"].used, metrics["templates"].limit) == (9.5, 10)
+    assert set(metrics) == {"docs", "templates"}
+
+
+INVALID_BODIES: dict[str, dict[str, Any]] = load_fixture("edge_templatedocs_invalid_bodies.json")
+
+
+@pytest.mark.parametrize("case", sorted(INVALID_BODIES))
+def test_body_off_the_documented_schema_is_bad_response_naming_the_field(case: str) -> None:
+    with pytest.raises(ProviderError) as caught:
+        ADAPTER.parse(INVALID_BODIES[case]["body"])
+    assert caught.value.reason is FailureReason.BAD_RESPONSE
+    assert INVALID_BODIES[case]["names"] in caught.value.message
+
+
+# --- error answers through interpret() -------------------------------------------------------------
+
+ERROR_BODIES: dict[str, Any] = load_fixture("edge_templatedocs_error_bodies.json")
+
+
+@pytest.mark.parametrize(
+    ("status", "reason"),
+    [
+        (401, FailureReason.AUTH),
+        (402, FailureReason.NO_SUBSCRIPTION),
+        (403, FailureReason.AUTH),
+        (404, FailureReason.BAD_RESPONSE),
+        (429, FailureReason.RATE_LIMITED),
+        (500, FailureReason.UNAVAILABLE),
+        (502, FailureReason.UNAVAILABLE),
+        (503, FailureReason.UNAVAILABLE),
+    ],
+)
+def test_error_status_maps_to_reason_with_the_provider_message(status: int, reason: FailureReason) -> None:
+    body = ERROR_BODIES[str(status)]
+    with pytest.raises(ProviderError) as caught:
+        interpret(ADAPTER, answer(status, body), secrets=[])
+    assert caught.value.reason is reason
+    assert caught.value.status == status
+    assert caught.value.message == f"HTTP {status}: {body['error']['message']}"
+
+
+def test_402_quota_exceeded_is_no_subscription_carrying_the_provider_message() -> None:
+    with pytest.raises(ProviderError) as caught:
+        interpret(ADAPTER, answer(402, ERROR_BODIES["402"]), secrets=[])
+    assert caught.value.reason is FailureReason.NO_SUBSCRIPTION
+    assert "Quota exceeded: upgrade your plan or buy credits" in caught.value.message
+
+
+def test_html_200_is_bad_response() -> None:
+    html = "<!doctype html><html><body>Sign in</body></html>"
+    with pytest.raises(ProviderError) as caught:
+        interpret(ADAPTER, answer(200, None, html, "text/html; charset=utf-8"), secrets=[])
+    assert caught.value.reason is FailureReason.BAD_RESPONSE
+    assert caught.value.status == 200
+
+
+def test_html_500_from_a_proxy_is_unavailable() -> None:
+    html = "<html><body><h1>500 Internal Server Error</h1></body></html>"
+    with pytest.raises(ProviderError) as caught:
+        interpret(ADAPTER, answer(500, None, html, "text/html"), secrets=[])
+    assert caught.value.reason is FailureReason.UNAVAILABLE
+
+
+def test_sample_body_through_interpret_gives_metrics() -> None:
+    metrics = interpret(ADAPTER, answer(200, load_fixture("provider_templatedocs_ok.json")), secrets=[])
+    assert [metric.metric_id for metric in metrics] == ["docs", "templates"]
+
+
+# --- fuzz: parse() returns metrics or raises ProviderError, nothing else ---------------------------
+
+KNOWN_KEYS = ["allocated", "remaining", "subscriptions", "credits", "total", "docs", "templates", "error"]
+SCALARS = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20)
+KEYS = st.sampled_from(KNOWN_KEYS) | st.text(max_size=10)
+
+
+def json_values(max_leaves: int) -> st.SearchStrategy[Any]:
+    return st.recursive(
+        SCALARS,
+        lambda children: st.lists(children, max_size=5) | st.dictionaries(KEYS, children, max_size=6),
+        max_leaves=max_leaves,
+    )
+
+
+JSON = json_values(max_leaves=30)
+SMALL_JSON = json_values(max_leaves=6)
+# Values that sit near the documented ones: zero, a wrong sign, huge, fractional, a number as text.
+NEAR_SCALARS = st.sampled_from([None, True, 0, -1, 0.5, 1e308, -1e-9, "", "10", 2**64])
+ROLL = st.integers(0, 99)
+VALID_BODIES = [
+    load_fixture(name)
+    for name in [
+        "provider_templatedocs_ok.json",
+        "edge_templatedocs_templates_not_offered.json",
+        "edge_templatedocs_totals_only.json",
+    ]
+]
+
+
+def mutate(draw: st.DrawFn, value: Any) -> Any:
+    """The value with a few random changes: nodes replaced, keys dropped or added, list items dropped."""
+    roll = draw(ROLL)
+    if roll < 3:
+        return draw(SMALL_JSON)
+    if roll < 8:
+        return draw(NEAR_SCALARS)
+    if isinstance(value, dict):
+        out = {key: mutate(draw, item) for key, item in value.items() if draw(ROLL) >= 4}
+        if roll < 12:
+            out[draw(KEYS)] = draw(SMALL_JSON)
+        return out
+    if isinstance(value, int | float) and not isinstance(value, bool) and roll < 30:
+        return draw(st.integers(0, 5000) | st.floats(0, 5000))  # still valid, but new numbers
+    return value
+
+
+@st.composite
+def near_valid_bodies(draw: st.DrawFn) -> Any:
+    return mutate(draw, draw(st.sampled_from(VALID_BODIES)))
+
+
+def parse_outcome(body: Any) -> list[QuotaMetric] | ProviderError:
+    try:
+        return ADAPTER.parse(body)
+    except ProviderError as error:  # anything else escapes and fails the test
+        return error
+
+
+def assert_metrics_or_bad_response(body: Any) -> None:
+    metrics = parse_outcome(body)
+    if isinstance(metrics, ProviderError):
+        event("bad_response")
+        assert metrics.reason is FailureReason.BAD_RESPONSE
+        return
+    event(f"{len(metrics)} metrics")
+    assert isinstance(metrics, list)
+    for metric in metrics:
+        assert isinstance(metric, QuotaMetric)
+        assert metric.limit is not None
+        assert metric.limit > 0  # a metric the plan does not offer is skipped
+        assert 0 <= metric.used <= metric.limit
+
+
+@settings(max_examples=MAX_EXAMPLES, deadline=None)
+@given(JSON)
+def test_arbitrary_json_gives_metrics_or_bad_response(body: Any) -> None:
+    assert_metrics_or_bad_response(body)
+
+
+@settings(max_examples=MAX_EXAMPLES, deadline=None)
+@given(near_valid_bodies())
+def test_near_valid_body_gives_metrics_or_bad_response(body: Any) -> None:
+    assert_metrics_or_bad_response(body)
