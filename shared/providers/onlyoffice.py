@@ -7,7 +7,7 @@ There is no public default URL: every account names its own portal.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, ValidationError, field_validator
 
@@ -64,7 +64,8 @@ class Feature(_Lenient):
     title: str | None = None
     # The server sends a number for size/count (-1 = unlimited) and a boolean for flag; see check_value.
     value: StrictBool | float
-    type: Literal["size", "count", "flag"]
+    # size and count are quotas, flag is a feature switch; a type DocSpace adds later is skipped, not refused.
+    type: str = Field(min_length=1)
     used: FeatureUsed | None = None
     price_title: str | None = Field(default=None, alias="priceTitle")
 
@@ -72,6 +73,8 @@ class Feature(_Lenient):
         """What is wrong with ``value`` for this feature's type, or None."""
         if self.type == "flag":
             return None if isinstance(self.value, bool) else "a flag feature's value must be a boolean"
+        if self.type not in QUOTA_TYPES:
+            return None
         if isinstance(self.value, bool):
             return f"a {self.type} feature's value must be a number"
         if self.value < 0 and self.value != UNLIMITED:
@@ -98,6 +101,9 @@ class QuotaDto(_Lenient):
 
 class QuotaWrapper(_Envelope):
     response: QuotaDto
+
+
+QUOTA_TYPES = frozenset({"size", "count"})
 
 
 @register("onlyoffice")
@@ -143,7 +149,7 @@ class OnlyofficeAdapter(ProviderAdapter):
 
 def _quota_used(feature: Feature) -> float | None:
     """The used amount of a size or count quota, or None for anything that is not a quota we can read."""
-    if feature.type == "flag" or feature.id in SKIPPED_IDS or feature.used is None:
+    if feature.type not in QUOTA_TYPES or feature.id in SKIPPED_IDS or feature.used is None:
         return None
     return feature.used.value
 

@@ -1,0 +1,17 @@
+"""ONLYOFFICE quota check: a door, not a room. The logic lives in ``shared.runner``."""
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from shared.observability import capture_lambda_handler, logger, metrics
+from shared.runner import run_provider
+
+PROVIDER = "onlyoffice"
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
+@capture_lambda_handler
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return run_provider(PROVIDER, event, context)
