@@ -15,7 +15,7 @@ FIXTURES = Path(__file__).parent / "fixtures" / "providers"
 
 
 def load_fixture(name: str) -> Any:
-    return json.loads((FIXTURES / name).read_text())
+    return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
 
 
 @dataclass

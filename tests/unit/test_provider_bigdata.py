@@ -3,24 +3,22 @@
 from __future__ import annotations
 
 import json
-import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import event, given, settings
+from hypothesis import event, given
 from hypothesis import strategies as st
 from pydantic import SecretStr
 
-from shared.http import HttpResult
 from shared.models import FailureReason, ProviderError, QuotaMetric
 from shared.providers import get_adapter, interpret
 from shared.providers.bigdata import BigdataAdapter
 from tests.conftest import FIXTURES, load_fixture
+from tests.fuzzing import answer, fuzz, json_values
 
 ADAPTER = BigdataAdapter()
-MAX_EXAMPLES = int(os.environ.get("HYPOTHESIS_MAX_EXAMPLES", "2000"))
 SAMPLE_FILES = sorted(path.name for path in FIXTURES.glob("provider_bigdata_*.json"))
 QUOTA_SAMPLE_IDS = ["api_query_units", "private_content:pdf_pages", "private_content:other_pages"]
 JUNE_END = datetime(2026, 6, 30, 23, 59, 59, tzinfo=UTC)
@@ -47,10 +45,6 @@ def parse(name: str) -> list[QuotaMetric]:
 
 def by_id(metrics: list[QuotaMetric]) -> dict[str, QuotaMetric]:
     return {metric.metric_id: metric for metric in metrics}
-
-
-def answer(status: int, body: Any, text: str = "", content_type: str = "application/json") -> HttpResult:
-    return HttpResult(status=status, body=body, text=text, content_type=content_type)
 
 
 # --- the adapter's facts ---------------------------------------------------------------------------
@@ -293,20 +287,10 @@ KNOWN_KEYS = [
     "units",
     "units_price",
 ]
-SCALARS = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20)
 KEYS = st.sampled_from(KNOWN_KEYS) | st.text(max_size=10)
 
-
-def json_values(max_leaves: int) -> st.SearchStrategy[Any]:
-    return st.recursive(
-        SCALARS,
-        lambda children: st.lists(children, max_size=5) | st.dictionaries(KEYS, children, max_size=6),
-        max_leaves=max_leaves,
-    )
-
-
-JSON = json_values(max_leaves=30)
-SMALL_JSON = json_values(max_leaves=6)
+JSON = json_values(max_leaves=30, keys=KEYS)
+SMALL_JSON = json_values(max_leaves=6, keys=KEYS)
 # Values that sit near the documented ones: the right type with a wrong sign, a wrong type, a tag, a date.
 NEAR_SCALARS = st.sampled_from(
     [None, True, 0, -1, 0.5, 1e308, -1e-9, "", "unlimited", "quota", "credits", "2026-06-30", "2026-06-30T23:59:59Z"]
@@ -369,13 +353,13 @@ def assert_metrics_or_bad_response(body: Any) -> None:
         json.dumps(metric.model_dump(mode="json"), allow_nan=False)
 
 
-@settings(max_examples=MAX_EXAMPLES, deadline=None)
+@fuzz
 @given(JSON)
 def test_arbitrary_json_gives_metrics_or_bad_response(body: Any) -> None:
     assert_metrics_or_bad_response(body)
 
 
-@settings(max_examples=MAX_EXAMPLES, deadline=None)
+@fuzz
 @given(near_valid_bodies())
 def test_near_valid_body_gives_metrics_or_bad_response(body: Any) -> None:
     assert_metrics_or_bad_response(body)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -13,20 +12,13 @@ from hypothesis import Phase, find, given, settings
 from hypothesis import strategies as st
 from pydantic import SecretStr
 
-from shared.http import HttpResult
 from shared.models import FailureReason, ProviderError, QuotaMetric
 from shared.providers import get_adapter, interpret
 from shared.providers.chatdoc import NAMES, ChatdocAdapter
+from tests.conftest import load_fixture
+from tests.fuzzing import answer, fuzz, json_values
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "providers"
 REPO = Path(__file__).resolve().parents[2]
-MAX_EXAMPLES = int(os.environ.get("HYPOTHESIS_MAX_EXAMPLES", "2000"))
-# Long fuzz runs (e.g. 20000 examples, ~4 min each here) get more than the suite's 300 s per test.
-FUZZ_TIMEOUT = max(300, MAX_EXAMPLES // 20)
-
-
-def load(name: str) -> Any:
-    return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
 
 
 def rows(metrics: list[QuotaMetric]) -> list[tuple[str, str, float, float | None, str, str | None]]:
@@ -37,11 +29,6 @@ def refused(body: Any) -> ProviderError:
     with pytest.raises(ProviderError) as caught:
         ChatdocAdapter().parse(body)
     return caught.value
-
-
-def answer(status: int, body: Any = None, text: str | None = None, content_type: str = "application/json") -> None:
-    raw = json.dumps(body) if text is None else text
-    interpret(ChatdocAdapter(), HttpResult(status=status, body=body, text=raw, content_type=content_type), secrets=[])
 
 
 # --- request facts ---------------------------------------------------------------------------
@@ -82,7 +69,7 @@ def test_handler_differs_from_flashback_only_in_provider() -> None:
 
 
 def test_full_package_gives_one_metric_per_item_with_fixed_names() -> None:
-    metrics = ChatdocAdapter().parse(load("provider_chatdoc_ok.json"))
+    metrics = ChatdocAdapter().parse(load_fixture("provider_chatdoc_ok.json"))
     assert rows(metrics) == [
         ("basic_page", "Basic pages", 1044, 3000, "count", None),
         ("elite_page", "Elite pages", 1045, 3000, "count", None),
@@ -97,20 +84,20 @@ def test_full_package_gives_one_metric_per_item_with_fixed_names() -> None:
 
 
 def test_package_null_means_no_subscription() -> None:
-    error = refused(load("provider_chatdoc_package_null.json"))
+    error = refused(load_fixture("provider_chatdoc_package_null.json"))
     assert error.reason is FailureReason.NO_SUBSCRIPTION
     assert "no unexpired package" in error.message
 
 
 def test_package_null_in_http_200_is_no_subscription_not_bad_response() -> None:
     with pytest.raises(ProviderError) as caught:
-        answer(200, load("provider_chatdoc_package_null.json"))
+        interpret(ChatdocAdapter(), answer(200, load_fixture("provider_chatdoc_package_null.json")), secrets=[])
     assert caught.value.reason is FailureReason.NO_SUBSCRIPTION
     assert caught.value.status == 200
 
 
 def test_partial_nulls_give_only_the_non_null_items() -> None:
-    metrics = ChatdocAdapter().parse(load("provider_chatdoc_partial_nulls.json"))
+    metrics = ChatdocAdapter().parse(load_fixture("provider_chatdoc_partial_nulls.json"))
     assert rows(metrics) == [
         ("elite_page", "Elite pages", 500, 500, "count", None),
         ("question", "Questions", 37, 1000, "count", None),
@@ -122,7 +109,7 @@ def test_partial_nulls_give_only_the_non_null_items() -> None:
 
 
 def test_unknown_item_keys_get_a_name_built_from_the_key() -> None:
-    metrics = ChatdocAdapter().parse(load("edge_chatdoc_unknown_keys.json"))
+    metrics = ChatdocAdapter().parse(load_fixture("edge_chatdoc_unknown_keys.json"))
     assert rows(metrics) == [
         ("basic_page", "Basic pages", 5, 100, "count", None),
         ("page", "Page", 150, 200, "count", None),
@@ -131,16 +118,16 @@ def test_unknown_item_keys_get_a_name_built_from_the_key() -> None:
 
 
 def test_package_with_every_item_null_is_a_valid_plan_with_no_metrics() -> None:
-    assert ChatdocAdapter().parse(load("edge_chatdoc_all_items_null.json")) == []
+    assert ChatdocAdapter().parse(load_fixture("edge_chatdoc_all_items_null.json")) == []
 
 
 def test_body_without_status_is_read_like_the_readme_example() -> None:
-    metrics = ChatdocAdapter().parse(load("edge_chatdoc_no_status.json"))
+    metrics = ChatdocAdapter().parse(load_fixture("edge_chatdoc_no_status.json"))
     assert rows(metrics) == [("question", "Questions", 11, 3000, "count", None)]
 
 
 def test_status_other_than_ok_is_bad_response() -> None:
-    error = refused(load("edge_chatdoc_status_error.json"))
+    error = refused(load_fixture("edge_chatdoc_status_error.json"))
     assert error.reason is FailureReason.BAD_RESPONSE
     assert "status" in error.message
 
@@ -155,7 +142,7 @@ def test_status_other_than_ok_is_bad_response() -> None:
     ],
 )
 def test_off_schema_body_is_bad_response_naming_the_field(fixture: str, field: str) -> None:
-    error = refused(load(fixture))
+    error = refused(load_fixture(fixture))
     assert error.reason is FailureReason.BAD_RESPONSE
     assert field in error.message
 
@@ -191,43 +178,47 @@ def test_boolean_count_is_bad_response() -> None:
 )
 def test_error_status_decides_the_reason(status: int, reason: FailureReason) -> None:
     with pytest.raises(ProviderError) as caught:
-        answer(status, load("edge_chatdoc_error_detail.json"))
+        interpret(ChatdocAdapter(), answer(status, load_fixture("edge_chatdoc_error_detail.json")), secrets=[])
     assert caught.value.reason is reason
     assert caught.value.status == status
 
 
 def test_error_message_carries_the_providers_detail() -> None:
     with pytest.raises(ProviderError) as caught:
-        answer(401, load("edge_chatdoc_error_detail.json"))
+        interpret(ChatdocAdapter(), answer(401, load_fixture("edge_chatdoc_error_detail.json")), secrets=[])
     assert caught.value.message == "HTTP 401: Could not validate credentials"
 
 
 def test_empty_401_is_auth() -> None:
     with pytest.raises(ProviderError) as caught:
-        answer(401, None, text="", content_type="")
+        interpret(ChatdocAdapter(), answer(401, None, text="", content_type=""), secrets=[])
     assert caught.value.reason is FailureReason.AUTH
 
 
 def test_html_from_a_proxy_with_502_is_unavailable() -> None:
     with pytest.raises(ProviderError) as caught:
-        answer(502, None, text="<html><body>Bad Gateway</body></html>", content_type="text/html")
+        interpret(
+            ChatdocAdapter(),
+            answer(502, None, text="<html><body>Bad Gateway</body></html>", content_type="text/html"),
+            secrets=[],
+        )
     assert caught.value.reason is FailureReason.UNAVAILABLE
 
 
 def test_html_with_200_is_bad_response() -> None:
     with pytest.raises(ProviderError) as caught:
-        answer(200, None, text="<!doctype html><html></html>", content_type="text/html")
+        interpret(
+            ChatdocAdapter(),
+            answer(200, None, text="<!doctype html><html></html>", content_type="text/html"),
+            secrets=[],
+        )
     assert caught.value.reason is FailureReason.BAD_RESPONSE
     assert "HTML" in caught.value.message
 
 
 # --- fuzz ------------------------------------------------------------------------------------
 
-JSON = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
-    max_leaves=12,
-)
+JSON = json_values(max_leaves=12)
 
 
 def slots(node: Any) -> list[tuple[Any, Any]]:
@@ -284,15 +275,13 @@ def check_parse_contract(body: Any) -> None:
     assert all(metric.name and metric.limit is not None and metric.limit >= 0 for metric in metrics)
 
 
-@pytest.mark.timeout(FUZZ_TIMEOUT)
-@settings(max_examples=MAX_EXAMPLES, deadline=None)
+@fuzz
 @given(JSON)
 def test_arbitrary_json_gives_metrics_or_provider_error(body: Any) -> None:
     check_parse_contract(body)
 
 
-@pytest.mark.timeout(FUZZ_TIMEOUT)
-@settings(max_examples=MAX_EXAMPLES, deadline=None)
+@fuzz
 @given(NEAR_VALID)
 def test_near_valid_bodies_give_metrics_or_provider_error(body: Any) -> None:
     check_parse_contract(body)

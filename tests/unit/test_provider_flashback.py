@@ -2,25 +2,18 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
-from shared.http import HttpResult
 from shared.models import FailureReason, ProviderError, QuotaMetric
 from shared.providers import get_adapter, interpret
 from tests.conftest import load_fixture
+from tests.fuzzing import answer, fuzz, json_values
 
 ADAPTER = get_adapter("flashback")
-
-
-def answer(status: int, body: Any, content_type: str = "application/json") -> HttpResult:
-    text = body if isinstance(body, str) else json.dumps(body)
-    parsed = None if isinstance(body, str) else body
-    return HttpResult(status=status, body=parsed, text=text, content_type=content_type)
 
 
 def test_ok_body_gives_one_metric_per_quota_usage_item() -> None:
@@ -128,17 +121,17 @@ def test_error_message_carries_the_provider_words() -> None:
 def test_html_body_on_200_is_bad_response_and_on_502_is_unavailable() -> None:
     html = "<html><body>Gateway</body></html>"
     with pytest.raises(ProviderError) as ok_html:
-        interpret(ADAPTER, answer(200, html, "text/html"), secrets=[])
+        interpret(ADAPTER, answer(200, None, html, "text/html"), secrets=[])
     assert ok_html.value.reason is FailureReason.BAD_RESPONSE
     assert "HTML" in ok_html.value.message
     with pytest.raises(ProviderError) as gateway:
-        interpret(ADAPTER, answer(502, html, "text/html"), secrets=[])
+        interpret(ADAPTER, answer(502, None, html, "text/html"), secrets=[])
     assert gateway.value.reason is FailureReason.UNAVAILABLE
 
 
 def test_redirect_is_bad_response() -> None:
     with pytest.raises(ProviderError) as caught:
-        interpret(ADAPTER, answer(302, ""), secrets=[])
+        interpret(ADAPTER, answer(302, None, ""), secrets=[])
     assert caught.value.reason is FailureReason.BAD_RESPONSE
 
 
@@ -148,32 +141,28 @@ def test_secret_echoed_by_the_provider_is_redacted() -> None:
     assert "sk-live-123" not in str(caught.value)
 
 
-json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
-    lambda children: st.lists(children, max_size=5) | st.dictionaries(st.text(max_size=12), children, max_size=6),
-    max_leaves=30,
-)
+JSON = json_values()
 numbers = st.none() | st.integers(-(10**20), 10**20) | st.floats() | st.text(max_size=5) | st.booleans()
 near_valid = st.fixed_dictionaries(
     {
-        "success": st.booleans() | json_values,
+        "success": st.booleans() | JSON,
         "quotaUsage": st.lists(
             st.fixed_dictionaries(
                 {
                     "capability": st.fixed_dictionaries(
-                        {"code": st.text(max_size=15) | json_values, "periodType": st.sampled_from(["MONTHLY", "ALL_TIME"]) | json_values}
+                        {"code": st.text(max_size=15) | JSON, "periodType": st.sampled_from(["MONTHLY", "ALL_TIME"]) | JSON}
                     ),
                     "usage": st.fixed_dictionaries({"current": numbers, "max": numbers}),
                 }
             ),
             max_size=4,
-        ) | json_values,
+        ) | JSON,
     }
 )  # fmt: skip
 
 
-@settings(max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(body=json_values | near_valid)
+@fuzz
+@given(body=JSON | near_valid)
 def test_fuzzed_json_gives_metrics_or_the_typed_provider_error(body: Any) -> None:
     try:
         metrics = ADAPTER.parse(body)

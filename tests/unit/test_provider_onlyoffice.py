@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import importlib.util
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -14,16 +13,13 @@ from hypothesis import Phase, find, given, settings
 from hypothesis import strategies as st
 from pydantic import SecretStr
 
-from shared.http import HttpResult
 from shared.models import FailureReason, ProviderError, QuotaMetric
 from shared.providers import get_adapter, interpret
 from shared.providers.onlyoffice import NAMES, OnlyofficeAdapter
+from tests.conftest import load_fixture
+from tests.fuzzing import answer, fuzz, json_values
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "providers"
 REPO = Path(__file__).resolve().parents[2]
-MAX_EXAMPLES = int(os.environ.get("HYPOTHESIS_MAX_EXAMPLES", "2000"))
-# Long fuzz runs (e.g. 20000 examples, ~4 min each here) get more than the suite's 300 s per test.
-FUZZ_TIMEOUT = max(300, MAX_EXAMPLES // 20)
 GIB = 1024**3
 
 # Every real quota-endpoint body in the samples.
@@ -35,16 +31,12 @@ REAL_BODIES = [
 ]
 
 
-def load(name: str) -> Any:
-    return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
-
-
 def rows(metrics: list[QuotaMetric]) -> list[tuple[str, str, float, float | None, str, str | None]]:
     return [(m.metric_id, m.name, m.used, m.limit, m.unit, m.period) for m in metrics]
 
 
 def parse(name: str) -> list[QuotaMetric]:
-    return OnlyofficeAdapter().parse(load(name))
+    return OnlyofficeAdapter().parse(load_fixture(name))
 
 
 def refused(body: Any) -> ProviderError:
@@ -53,15 +45,8 @@ def refused(body: Any) -> ProviderError:
     return caught.value
 
 
-def answer(status: int, body: Any = None, text: str | None = None, content_type: str = "application/json") -> None:
-    raw = json.dumps(body) if text is None else text
-    interpret(
-        OnlyofficeAdapter(), HttpResult(status=status, body=body, text=raw, content_type=content_type), secrets=[]
-    )
-
-
 def titles(name: str) -> set[str]:
-    return {feature.get("title") or "" for feature in load(name)["response"]["features"]} - {""}
+    return {feature.get("title") or "" for feature in load_fixture(name)["response"]["features"]} - {""}
 
 
 # --- request facts ---------------------------------------------------------------------------
@@ -156,21 +141,21 @@ def test_marketing_title_is_never_a_metric_name(fixture: str) -> None:
 
 @pytest.mark.parametrize("fixture", REAL_BODIES)
 def test_per_file_maximum_and_flags_are_never_metrics(fixture: str) -> None:
-    flags = {f["id"] for f in load(fixture)["response"]["features"] if f["type"] == "flag"}
+    flags = {f["id"] for f in load_fixture(fixture)["response"]["features"] if f["type"] == "flag"}
     ids = {m.metric_id for m in parse(fixture)}
     assert "file_size" not in ids
     assert not ids & flags
 
 
 def test_spec_example_with_placeholder_values_is_refused() -> None:
-    error = refused(load("onlyoffice_spec_example_QuotaWrapper.json"))
+    error = refused(load_fixture("onlyoffice_spec_example_QuotaWrapper.json"))
     assert error.reason is FailureReason.BAD_RESPONSE
 
 
 def test_spec_example_is_refused_for_its_feature_shape_even_with_a_real_envelope() -> None:
     # Its statusCode 0 alone refuses it; the placeholder feature (value and used.value objects,
     # type "some text") must be refused on its own too.
-    body = copy.deepcopy(load("onlyoffice_spec_example_QuotaWrapper.json"))
+    body = copy.deepcopy(load_fixture("onlyoffice_spec_example_QuotaWrapper.json"))
     body["statusCode"] = 200
     error = refused(body)
     assert error.reason is FailureReason.BAD_RESPONSE
@@ -187,7 +172,7 @@ def test_spec_example_is_refused_for_its_feature_shape_even_with_a_real_envelope
     ],
 )
 def test_body_from_another_endpoint_is_bad_response(fixture: str) -> None:
-    assert refused(load(fixture)).reason is FailureReason.BAD_RESPONSE
+    assert refused(load_fixture(fixture)).reason is FailureReason.BAD_RESPONSE
 
 
 # --- edge cases ------------------------------------------------------------------------------
@@ -248,14 +233,14 @@ def test_free_backups_are_a_monthly_quota() -> None:
     ],
 )
 def test_off_schema_body_is_bad_response_naming_the_field(fixture: str, field: str) -> None:
-    error = refused(load(fixture))
+    error = refused(load_fixture(fixture))
     assert error.reason is FailureReason.BAD_RESPONSE
     assert field in error.message
 
 
 def test_error_envelope_inside_http_200_is_bad_response_with_the_providers_words() -> None:
     with pytest.raises(ProviderError) as caught:
-        answer(200, load("edge_onlyoffice_error_in_200.json"))
+        interpret(OnlyofficeAdapter(), answer(200, load_fixture("edge_onlyoffice_error_in_200.json")), secrets=[])
     assert caught.value.reason is FailureReason.BAD_RESPONSE
     assert caught.value.status == 200
     assert "statusCode 500" in caught.value.message
@@ -286,45 +271,51 @@ def test_body_that_is_not_the_quota_wrapper_is_bad_response(body: Any) -> None:
 )
 def test_error_status_decides_the_reason(status: int, fixture: str, reason: FailureReason) -> None:
     with pytest.raises(ProviderError) as caught:
-        answer(status, load(fixture))
+        interpret(OnlyofficeAdapter(), answer(status, load_fixture(fixture)), secrets=[])
     assert caught.value.reason is reason
     assert caught.value.status == status
 
 
 def test_guest_caller_403_is_auth_with_the_providers_message() -> None:
     with pytest.raises(ProviderError) as caught:
-        answer(403, load("provider_onlyoffice_403_guest.json"))
+        interpret(OnlyofficeAdapter(), answer(403, load_fixture("provider_onlyoffice_403_guest.json")), secrets=[])
     assert caught.value.reason is FailureReason.AUTH
     assert caught.value.message == "HTTP 403: Access denied"
 
 
 def test_401_with_an_empty_body_is_auth() -> None:
     with pytest.raises(ProviderError) as caught:
-        answer(401, None, text="", content_type="")
+        interpret(OnlyofficeAdapter(), answer(401, None, text="", content_type=""), secrets=[])
     assert caught.value.reason is FailureReason.AUTH
     assert caught.value.message == "HTTP 401"
 
 
 def test_html_from_a_proxy_with_502_is_unavailable() -> None:
     with pytest.raises(ProviderError) as caught:
-        answer(502, None, text="<html><head><title>502 Bad Gateway</title></head></html>", content_type="text/html")
+        interpret(
+            OnlyofficeAdapter(),
+            answer(
+                502, None, text="<html><head><title>502 Bad Gateway</title></head></html>", content_type="text/html"
+            ),
+            secrets=[],
+        )
     assert caught.value.reason is FailureReason.UNAVAILABLE
 
 
 def test_html_with_200_is_bad_response() -> None:
     with pytest.raises(ProviderError) as caught:
-        answer(200, None, text="<!DOCTYPE html><html><body>Sign in</body></html>", content_type="text/html")
+        interpret(
+            OnlyofficeAdapter(),
+            answer(200, None, text="<!DOCTYPE html><html><body>Sign in</body></html>", content_type="text/html"),
+            secrets=[],
+        )
     assert caught.value.reason is FailureReason.BAD_RESPONSE
     assert "HTML" in caught.value.message
 
 
 # --- fuzz ------------------------------------------------------------------------------------
 
-JSON = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
-    max_leaves=12,
-)
+JSON = json_values(max_leaves=12)
 
 
 def slots(node: Any) -> list[tuple[Any, Any]]:
@@ -419,15 +410,13 @@ def check_parse_contract(body: Any) -> None:
     assert all(metric.unit in ("bytes", "count") for metric in metrics)
 
 
-@pytest.mark.timeout(FUZZ_TIMEOUT)
-@settings(max_examples=MAX_EXAMPLES, deadline=None)
+@fuzz
 @given(JSON)
 def test_arbitrary_json_gives_metrics_or_provider_error(body: Any) -> None:
     check_parse_contract(body)
 
 
-@pytest.mark.timeout(FUZZ_TIMEOUT)
-@settings(max_examples=MAX_EXAMPLES, deadline=None)
+@fuzz
 @given(NEAR_VALID)
 def test_near_valid_bodies_give_metrics_or_provider_error(body: Any) -> None:
     check_parse_contract(body)
@@ -446,4 +435,4 @@ def test_near_valid_strategy_reaches_bodies_with_metrics() -> None:
 
 def test_feature_of_an_unknown_type_is_skipped_not_refused() -> None:
     # DocSpace may add feature types; a scalar value of a new type is tolerated and not read as a quota.
-    assert OnlyofficeAdapter().parse(load("edge_onlyoffice_unknown_type.json")) == []
+    assert OnlyofficeAdapter().parse(load_fixture("edge_onlyoffice_unknown_type.json")) == []

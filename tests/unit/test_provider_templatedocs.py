@@ -2,32 +2,26 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import event, given, settings
+from hypothesis import event, given
 from hypothesis import strategies as st
 from pydantic import SecretStr
 
-from shared.http import HttpResult
 from shared.models import FailureReason, ProviderError, QuotaMetric
 from shared.providers import get_adapter, interpret
 from shared.providers.templatedocs import TemplateDocsAdapter
 from tests.conftest import FIXTURES, load_fixture
+from tests.fuzzing import answer, fuzz, json_values
 
 ADAPTER = TemplateDocsAdapter()
-MAX_EXAMPLES = int(os.environ.get("HYPOTHESIS_MAX_EXAMPLES", "2000"))
 SAMPLE_FILES = sorted(path.name for path in FIXTURES.glob("provider_templatedocs_*.json"))
 
 
 def parse(name: str) -> list[QuotaMetric]:
     return ADAPTER.parse(load_fixture(name))
-
-
-def answer(status: int, body: Any, text: str = "", content_type: str = "application/json") -> HttpResult:
-    return HttpResult(status=status, body=body, text=text, content_type=content_type)
 
 
 # --- the adapter's facts ---------------------------------------------------------------------------
@@ -184,20 +178,10 @@ def test_sample_body_through_interpret_gives_metrics() -> None:
 # --- fuzz: parse() returns metrics or raises ProviderError, nothing else ---------------------------
 
 KNOWN_KEYS = ["allocated", "remaining", "subscriptions", "credits", "total", "docs", "templates", "error"]
-SCALARS = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20)
 KEYS = st.sampled_from(KNOWN_KEYS) | st.text(max_size=10)
 
-
-def json_values(max_leaves: int) -> st.SearchStrategy[Any]:
-    return st.recursive(
-        SCALARS,
-        lambda children: st.lists(children, max_size=5) | st.dictionaries(KEYS, children, max_size=6),
-        max_leaves=max_leaves,
-    )
-
-
-JSON = json_values(max_leaves=30)
-SMALL_JSON = json_values(max_leaves=6)
+JSON = json_values(max_leaves=30, keys=KEYS)
+SMALL_JSON = json_values(max_leaves=6, keys=KEYS)
 # Values that sit near the documented ones: zero, a wrong sign, huge, fractional, a number as text.
 NEAR_SCALARS = st.sampled_from([None, True, 0, -1, 0.5, 1e308, -1e-9, "", "10", 2**64])
 ROLL = st.integers(0, 99)
@@ -255,13 +239,13 @@ def assert_metrics_or_bad_response(body: Any) -> None:
         assert 0 <= metric.used <= metric.limit
 
 
-@settings(max_examples=MAX_EXAMPLES, deadline=None)
+@fuzz
 @given(JSON)
 def test_arbitrary_json_gives_metrics_or_bad_response(body: Any) -> None:
     assert_metrics_or_bad_response(body)
 
 
-@settings(max_examples=MAX_EXAMPLES, deadline=None)
+@fuzz
 @given(near_valid_bodies())
 def test_near_valid_body_gives_metrics_or_bad_response(body: Any) -> None:
     assert_metrics_or_bad_response(body)
