@@ -1,0 +1,607 @@
+"""Invoke a built function the way Lambda runs it, without Docker.
+
+``build-host`` builds every function and layer of template.yaml with the template's own make recipes
+(infra/layer/Makefile), targeted at this machine's platform and the RIC venv's Python, into
+build/host/<LogicalId>/. The deploy build (``sam build``) holds aarch64 wheels, which cannot load here.
+
+``run FN EVENT`` starts the AWS Lambda Runtime Interface Client (``awslambdaric``, from .venv-ric,
+which holds only what the Lambda runtime provides) in the function's artifact folder, with the
+layer's ``python/`` as its only other import path, against a minimal local Runtime API. The function
+talks to the local stack (DynamoDB Local and moto server): the table, the topic and the SSM
+parameters its environment names are created there first. A provider function's accounts point at a
+loopback provider simulator that serves a sample response; the Slack webhook points at a loopback
+receiver. Then the event is delivered and the result printed.
+
+    python -m infra.invoke build-host
+    python -m infra.invoke run FlashbackFunction infra/events/scheduled.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import logging
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from infra.local_stack import REPO_ROOT, create_table_from_template, load_template, running_local_stack
+from infra.runtime_api import RuntimeApi
+
+HOST_BUILD_DIR = REPO_ROOT / "build" / "host"
+RIC_PYTHON = REPO_ROOT / ".venv-ric" / "bin" / "python"
+ENV_FILE = REPO_ROOT / "infra" / "env.json"
+SAMPLE_RESPONSES = REPO_ROOT / "tests" / "fixtures" / "providers"
+ACCOUNT_ID = "123456789012"  # moto's default account
+STARTUP_SECONDS = 20.0  # interpreter start and imports, on top of the function's timeout
+LOCAL_NAMES = {
+    "StateTable": "quota-sentinel-state",
+    "AlertTopic": "quota-sentinel-alerts",
+    "OpsTopic": "quota-sentinel-ops",
+}
+LOCAL_API_KEY = "local-demo-key"
+PSEUDO_PARAMETERS = {
+    "AWS::AccountId": ACCOUNT_ID,
+    "AWS::Partition": "aws",
+    "AWS::StackName": "quota-sentinel",
+    "AWS::URLSuffix": "amazonaws.com",
+}
+
+
+# ---------------------------------------------------------------------------------------- the template
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    """A function as the template defines it, Globals applied; values still unresolved."""
+
+    logical_id: str
+    code_uri: str
+    handler: str
+    timeout: int
+    memory: int
+    layers: tuple[str, ...]
+    environment: Mapping[str, Any]
+
+    @property
+    def provider(self) -> str | None:
+        """The provider id for ``functions/<provider>/``; None for other functions."""
+        from shared.providers import PROVIDER_IDS
+
+        name = Path(self.code_uri).name
+        return name if name in PROVIDER_IDS else None
+
+
+def function_specs(template: Mapping[str, Any]) -> dict[str, FunctionSpec]:
+    defaults = template.get("Globals", {}).get("Function", {})
+    specs = {}
+    for logical_id, resource in template["Resources"].items():
+        if resource["Type"] != "AWS::Serverless::Function":
+            continue
+        properties = {**defaults, **resource.get("Properties", {})}
+        layers = [*defaults.get("Layers", []), *resource.get("Properties", {}).get("Layers", [])]
+        variables = {
+            **defaults.get("Environment", {}).get("Variables", {}),
+            **resource.get("Properties", {}).get("Environment", {}).get("Variables", {}),
+        }
+        specs[logical_id] = FunctionSpec(
+            logical_id=logical_id,
+            code_uri=str(properties["CodeUri"]),
+            handler=str(properties["Handler"]),
+            timeout=int(properties.get("Timeout", 3)),
+            memory=int(properties.get("MemorySize", 128)),
+            layers=tuple(layer["Ref"] for layer in layers),
+            environment=variables,
+        )
+    return specs
+
+
+def makefile_builds(template: Mapping[str, Any]) -> list[tuple[str, Path, Path]]:
+    """(logical id, source folder, Makefile) of every resource built by ``BuildMethod: makefile``."""
+    builds = []
+    for logical_id, resource in template["Resources"].items():
+        metadata = resource.get("Metadata", {})
+        if metadata.get("BuildMethod") != "makefile":
+            continue
+        properties = resource.get("Properties", {})
+        source = REPO_ROOT / str(properties.get("CodeUri") or properties["ContentUri"])
+        context = REPO_ROOT / str(metadata.get("ContextPath", source))
+        builds.append((logical_id, source, context / "Makefile"))
+    return builds
+
+
+class Resolver:
+    """Resolves the intrinsic functions a function's environment uses: Ref, Fn::If, Fn::Sub, Fn::FindInMap."""
+
+    def __init__(self, template: Mapping[str, Any], refs: Mapping[str, str], region: str) -> None:
+        parameters = template.get("Parameters", {})
+        self.values = {name: str(spec.get("Default", "")) for name, spec in parameters.items()}
+        self.values |= {**PSEUDO_PARAMETERS, "AWS::Region": region, **refs}
+        self.conditions = template.get("Conditions", {})
+        self.mappings = template.get("Mappings", {})
+
+    def __call__(self, value: Any) -> Any:
+        if isinstance(value, list):
+            return [self(item) for item in value]
+        if not (isinstance(value, dict) and len(value) == 1):
+            return value
+        ((name, argument),) = value.items()
+        if name == "Ref":
+            return self._lookup(argument)
+        if name == "Fn::If":
+            condition, if_true, if_false = argument
+            return self(if_true if self.condition(condition) else if_false)
+        if name == "Fn::Sub" and isinstance(argument, str):
+            return re.sub(r"\$\{([^}!]+)\}", lambda match: str(self._lookup(match[1])), argument)
+        if name == "Fn::FindInMap":
+            mapping, first, second = (self(part) for part in argument)
+            return self.mappings[mapping][first][second]
+        raise ValueError(f"{name} cannot be resolved for a local invoke; set the variable in {ENV_FILE.name}")
+
+    def _lookup(self, name: str) -> Any:
+        if name not in self.values:
+            raise ValueError(f"Ref {name} cannot be resolved for a local invoke; set the variable in {ENV_FILE.name}")
+        return self.values[name]
+
+    def condition(self, name: str) -> bool:
+        return self._evaluate(self.conditions[name])
+
+    def _evaluate(self, expression: Any) -> bool:
+        ((name, argument),) = expression.items()
+        if name == "Fn::Equals":
+            return str(self(argument[0])) == str(self(argument[1]))
+        if name == "Fn::Not":
+            return not self._evaluate(argument[0])
+        if name == "Fn::And":
+            return all(self._evaluate(part) for part in argument)
+        if name == "Fn::Or":
+            return any(self._evaluate(part) for part in argument)
+        if name == "Condition":
+            return self.condition(argument)
+        raise ValueError(f"condition function {name} is not supported locally")
+
+
+def function_environment(
+    spec: FunctionSpec,
+    template: Mapping[str, Any],
+    refs: Mapping[str, str],
+    region: str,
+    env_file: Path | None = ENV_FILE,
+    parameters: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """The function's variables: the template's, resolved, then env.json's as ``sam local invoke`` applies them.
+
+    As in ``sam local invoke``, env.json overrides only variables that the template declares: its
+    ``Parameters`` entry applies to every function, an entry named after the function to that one.
+    """
+    resolver = Resolver(template, refs, region)
+    resolver.values.update(parameters or {})
+    environment = {name: str(resolver(value)) for name, value in spec.environment.items()}
+    if env_file is not None and env_file.exists():
+        overrides = json.loads(env_file.read_text())
+        for source in (overrides.get("Parameters", {}), overrides.get(spec.logical_id, {})):
+            environment.update({name: str(value) for name, value in source.items() if name in environment})
+    return environment
+
+
+# ---------------------------------------------------------------------------------------- host build
+
+
+def host_python_version(ric_python: Path = RIC_PYTHON) -> str:
+    command = [str(ric_python), "-c", "import sys; print('%d.%d' % sys.version_info[:2])"]
+    return subprocess.run(command, check=True, capture_output=True, text=True).stdout.strip()  # noqa: S603
+
+
+def build_host(build_dir: Path = HOST_BUILD_DIR, ric_python: Path = RIC_PYTHON) -> None:
+    """Build every makefile resource of the template with the deploy recipe, for this machine."""
+    if sys.platform != "linux":
+        raise SystemExit("the host build makes Linux artifacts: run it on Linux")
+    make = shutil.which("make")
+    if make is None:
+        raise SystemExit("make is not on PATH")
+    machine = platform.machine()
+    variables = [
+        f"PIP_PLATFORMS=manylinux2014_{machine} manylinux_2_28_{machine}",
+        f"PIP_PYTHON_VERSION={host_python_version(ric_python)}",
+    ]
+    shutil.rmtree(build_dir, ignore_errors=True)
+    for logical_id, source, makefile in makefile_builds(load_template()):
+        artifacts = build_dir / logical_id
+        artifacts.mkdir(parents=True)
+        command = [make, "--no-print-directory", "-C", str(source), "-f", str(makefile), f"build-{logical_id}"]
+        subprocess.run([*command, f"ARTIFACTS_DIR={artifacts}", *variables], check=True)  # noqa: S603
+
+
+# ---------------------------------------------------------------------------------------- local resources
+
+
+@dataclass
+class _Request:
+    method: str
+    path: str
+    body: bytes
+
+
+class LoopbackServer:
+    """Tiny HTTP server: GET ``get_path`` answers ``get_body``; POST answers ``ok`` as Slack does. Records requests."""
+
+    def __init__(self, get_path: str | None = None, get_body: bytes = b"{}") -> None:
+        self.requests: list[_Request] = []
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:
+                """Quiet."""
+
+            def _answer(self, status: int, body: bytes, content_type: str) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_GET(self) -> None:
+                server.requests.append(_Request("GET", self.path, b""))
+                if get_path is not None and self.path.split("?")[0] == get_path:
+                    self._answer(200, get_body, "application/json")
+                else:
+                    self._answer(404, b'{"message": "not found"}', "application/json")
+
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                server.requests.append(_Request("POST", self.path, body))
+                self._answer(200, b"ok", "text/plain")
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+def sample_response(provider: str) -> Path:
+    """The sample quota response that the provider simulator serves."""
+    candidates = sorted(SAMPLE_RESPONSES.glob(f"provider_{provider}_ok.json")) or sorted(
+        SAMPLE_RESPONSES.glob(f"provider_{provider}_*ok.json")
+    )
+    if not candidates:
+        raise FileNotFoundError(f"no sample response for {provider} under {SAMPLE_RESPONSES}")
+    return candidates[0]
+
+
+class LocalResources:
+    """Creates, on the local stack, what a function's environment names, and records what it sends."""
+
+    def __init__(self, aws_env: Mapping[str, str], cleanup: contextlib.ExitStack) -> None:
+        self.aws_env = dict(aws_env)
+        self.region = self.aws_env.get("AWS_DEFAULT_REGION", "us-east-1")
+        self._cleanup = cleanup
+        self.capture_queues: dict[str, str] = {}  # topic ARN -> queue URL
+        self.provider_api: LoopbackServer | None = None
+        self.webhook: LoopbackServer | None = None
+        self.notes: list[str] = []
+
+    def client(self, service: str) -> Any:
+        endpoint = self.aws_env.get(f"AWS_ENDPOINT_URL_{service.upper()}") or self.aws_env.get("AWS_ENDPOINT_URL")
+        if not endpoint:
+            raise RuntimeError("no local endpoint for boto3: refusing to talk to real AWS")
+        return boto3.client(
+            service,
+            endpoint_url=endpoint,
+            region_name=self.region,
+            aws_access_key_id=self.aws_env.get("AWS_ACCESS_KEY_ID", "testing"),
+            aws_secret_access_key=self.aws_env.get("AWS_SECRET_ACCESS_KEY", "testing"),
+        )
+
+    def refs(self, template: Mapping[str, Any]) -> dict[str, str]:
+        """What Ref gives for each resource here: table names, topic ARNs, other resources' local names."""
+        refs = {}
+        for logical_id, resource in template["Resources"].items():
+            name = LOCAL_NAMES.get(logical_id, f"quota-sentinel-{logical_id}")
+            is_topic = resource["Type"] == "AWS::SNS::Topic"
+            refs[logical_id] = f"arn:aws:sns:{self.region}:{ACCOUNT_ID}:{name}" if is_topic else name
+        return refs
+
+    def provision(self, environment: Mapping[str, str], provider: str | None) -> None:
+        if table := environment.get("STATE_TABLE_NAME"):
+            self.ensure_table(table)
+        if topic_arn := environment.get("ALERT_TOPIC_ARN"):
+            self.capture(topic_arn)
+        if (parameter := environment.get("ACCOUNTS_PARAMETER")) and provider is not None:
+            self.serve_provider(provider, parameter)
+        if parameter := environment.get("SLACK_WEBHOOK_PARAMETER"):
+            self.serve_webhook(parameter)
+
+    def ensure_table(self, name: str) -> None:
+        dynamodb = self.client("dynamodb")
+        if name not in dynamodb.list_tables()["TableNames"]:
+            create_table_from_template(name, client=dynamodb)
+            self.notes.append(f"table {name} created from template.yaml's StateTable")
+
+    def capture(self, topic_arn: str) -> None:
+        """Create the topic and subscribe a queue, to show what the function publishes."""
+        sns, sqs = self.client("sns"), self.client("sqs")
+        topic_arn = sns.create_topic(Name=topic_arn.rsplit(":", 1)[-1])["TopicArn"]
+        queue_url = sqs.create_queue(QueueName=f"capture-{uuid.uuid4().hex[:12]}")["QueueUrl"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        subscription = sns.subscribe(
+            TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn, Attributes={"RawMessageDelivery": "true"}
+        )["SubscriptionArn"]
+        self.capture_queues[topic_arn] = queue_url
+        self._cleanup.callback(sqs.delete_queue, QueueUrl=queue_url)
+        self._cleanup.callback(sns.unsubscribe, SubscriptionArn=subscription)
+
+    def published(self) -> list[dict[str, Any]]:
+        """Every message published to the captured topics so far, parsed when it is JSON."""
+        sqs = self.client("sqs")
+        messages: list[dict[str, Any]] = []
+        for topic_arn, queue_url in self.capture_queues.items():
+            while batch := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", []):
+                for message in batch:
+                    with contextlib.suppress(ValueError):
+                        messages.append({"topic": topic_arn, "body": json.loads(message["Body"])})
+                    sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+        return messages
+
+    def serve_provider(self, provider: str, accounts_parameter: str) -> None:
+        """A loopback provider API answering the sample response, and one account that points at it."""
+        from shared.providers import get_adapter
+
+        sample = sample_response(provider)
+        endpoint = get_adapter(provider).endpoint_path
+        self.provider_api = LoopbackServer(get_path=f"/{provider}{endpoint}", get_body=sample.read_bytes())
+        self._cleanup.callback(self.provider_api.close)
+        key_parameter = f"/quota-sentinel/{provider}/local"
+        account = {
+            "name": "local",
+            "base_url": f"{self.provider_api.url}/{provider}",
+            "api_key": {"ssm": key_parameter},
+        }
+        ssm = self.client("ssm")
+        ssm.put_parameter(Name=key_parameter, Value=LOCAL_API_KEY, Type="SecureString", Overwrite=True)
+        ssm.put_parameter(Name=accounts_parameter, Value=json.dumps([account]), Type="String", Overwrite=True)
+        self.notes.append(
+            f"provider simulator {self.provider_api.url}/{provider}{endpoint} serves "
+            f"{sample.relative_to(REPO_ROOT)}; account 'local' in SSM {accounts_parameter}, key in {key_parameter}"
+        )
+
+    def serve_webhook(self, parameter: str) -> None:
+        self.webhook = LoopbackServer()
+        self._cleanup.callback(self.webhook.close)
+        url = f"{self.webhook.url}/services/T0LOCAL/B0LOCAL/local"
+        self.client("ssm").put_parameter(Name=parameter, Value=url, Type="SecureString", Overwrite=True)
+        self.notes.append(f"Slack webhook receiver {url} (SSM {parameter})")
+
+
+# ---------------------------------------------------------------------------------------- the invoke
+
+
+@dataclass
+class InvokeResult:
+    function_id: str
+    outcome: str  # "response", "error", "init_error", "timeout" or "exited"
+    payload: Any
+    logs: str
+    seconds: float
+    published: list[dict[str, Any]] = field(default_factory=list)
+    webhook_posts: list[bytes] = field(default_factory=list)
+    provider_requests: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome == "response"
+
+
+def artifact_paths(spec: FunctionSpec, build_dir: Path) -> tuple[Path, list[Path]]:
+    """The function folder and its layers' ``python/`` folders in a host build; checks that they exist."""
+    function_dir = build_dir / spec.logical_id
+    module = spec.handler.rsplit(".", 1)[0].replace(".", "/") + ".py"
+    if not (function_dir / module).is_file():
+        raise FileNotFoundError(f"{function_dir / module} is missing: run `make build-host`")
+    layer_dirs = [build_dir / layer / "python" for layer in spec.layers]
+    for layer_dir in layer_dirs:
+        if not layer_dir.is_dir():
+            raise FileNotFoundError(f"{layer_dir} is missing: run `make build-host`")
+    return function_dir, layer_dirs
+
+
+def runtime_environment(
+    spec: FunctionSpec,
+    function_env: Mapping[str, str],
+    aws_env: Mapping[str, str],
+    runtime_api: str,
+    layers: list[Path],
+) -> dict[str, str]:
+    """What Lambda puts in the process environment, and nothing from this shell but PATH."""
+    return {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "LANG": "C.UTF-8",
+        "TZ": "UTC",
+        "PYTHONPATH": os.pathsep.join(str(layer) for layer in layers),
+        "PYTHONNOUSERSITE": "1",
+        "PYTHONDONTWRITEBYTECODE": "1",  # the artifact stays as built (Lambda's /var/task is read-only)
+        "AWS_CONFIG_FILE": os.devnull,  # never a developer's profile or credentials
+        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+        "AWS_LAMBDA_RUNTIME_API": runtime_api,
+        "_HANDLER": spec.handler,
+        "LAMBDA_TASK_ROOT": str(Path.cwd()),
+        "AWS_LAMBDA_FUNCTION_NAME": spec.logical_id,
+        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory),
+        "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{spec.logical_id}",
+        "AWS_LAMBDA_LOG_STREAM_NAME": f"local/{uuid.uuid4().hex}",
+        **aws_env,
+        **function_env,
+    }
+
+
+def _collect_output(stream: Any, lines: list[str], echo: Callable[[str], None] | None) -> None:
+    for line in iter(stream.readline, ""):
+        lines.append(line)
+        if echo is not None:
+            echo(line)
+
+
+def _stop(process: subprocess.Popen[str]) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def invoke(
+    function_id: str,
+    event: Any,
+    aws_env: Mapping[str, str],
+    *,
+    build_dir: Path = HOST_BUILD_DIR,
+    ric_python: Path = RIC_PYTHON,
+    env_file: Path | None = ENV_FILE,
+    parameters: Mapping[str, str] | None = None,
+    echo: Callable[[str], None] | None = None,
+) -> InvokeResult:
+    """Run one event through the host build of ``function_id`` under the Runtime Interface Client."""
+    template = load_template()
+    spec = function_specs(template)[function_id]
+    function_dir, layer_dirs = artifact_paths(spec, build_dir)
+    with contextlib.ExitStack() as cleanup:
+        resources = LocalResources(aws_env, cleanup)
+        function_env = function_environment(
+            spec, template, resources.refs(template), resources.region, env_file, parameters
+        )
+        resources.provision(function_env, spec.provider)
+        if echo is not None:
+            echo("".join(f"    ({note})\n" for note in resources.notes) + "--- function output\n")
+        arn = f"arn:aws:lambda:{resources.region}:{ACCOUNT_ID}:function:{function_id}"
+        api = cleanup.enter_context(RuntimeApi(arn, spec.timeout))
+        environment = runtime_environment(spec, function_env, aws_env, api.address, layer_dirs)
+        environment["LAMBDA_TASK_ROOT"] = str(function_dir)
+        started = time.monotonic()
+        process = subprocess.Popen(  # noqa: S603 - the RIC venv's python with a fixed module
+            [str(ric_python), "-m", "awslambdaric", spec.handler],
+            cwd=function_dir,
+            env=environment,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        cleanup.callback(_stop, process)
+        lines: list[str] = []
+        reader = threading.Thread(target=_collect_output, args=(process.stdout, lines, echo), daemon=True)
+        reader.start()
+        request_id = api.submit(json.dumps(event).encode())
+        outcome = api.wait(request_id, spec.timeout + STARTUP_SECONDS, alive=lambda: process.poll() is None)
+        seconds = time.monotonic() - started
+        _stop(process)
+        reader.join(timeout=5)
+        if outcome is None:
+            kind = "exited" if process.poll() not in (None, -15) else "timeout"
+            payload: Any = None
+        else:
+            kind, payload = outcome.kind, outcome.json()
+        return InvokeResult(
+            function_id=function_id,
+            outcome=kind,
+            payload=payload,
+            logs="".join(lines),
+            seconds=seconds,
+            published=resources.published(),
+            webhook_posts=[request.body for request in resources.webhook.requests] if resources.webhook else [],
+            provider_requests=len(resources.provider_api.requests) if resources.provider_api else 0,
+            notes=resources.notes,
+        )
+
+
+# ---------------------------------------------------------------------------------------- command line
+
+
+@contextlib.contextmanager
+def _aws_environment() -> Iterator[tuple[dict[str, str], str]]:
+    """The caller's local stack when AWS_ENDPOINT_URL is set, else a fresh one for this invoke."""
+    if os.environ.get("AWS_ENDPOINT_URL"):
+        names = ("AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_ENDPOINT_URL")
+        aws_env = {name: os.environ[name] for name in names if name in os.environ}
+        aws_env |= {name: value for name, value in os.environ.items() if name.startswith("AWS_ENDPOINT_URL_")}
+        yield aws_env, f"the local stack at {aws_env['AWS_ENDPOINT_URL']}"
+        return
+    with running_local_stack() as stack:
+        yield stack.environment(), f"DynamoDB Local {stack.dynamodb.endpoint}, moto server {stack.moto.endpoint}"
+
+
+def _print_result(result: InvokeResult) -> None:
+    print(f"--- result: {result.outcome} in {result.seconds:.2f} s")
+    print(json.dumps(result.payload, indent=2))
+    if result.provider_requests:
+        print(f"--- provider simulator: {result.provider_requests} request(s)")
+    for message in result.published:
+        body = message["body"]
+        alerts = body.get("alerts", []) if isinstance(body, dict) else []
+        kinds = ", ".join(f"{alert.get('kind')} {alert.get('metric') or ''}".strip() for alert in alerts)
+        print(f"--- published to {message['topic'].rsplit(':', 1)[-1]}: severity {body.get('severity')}: {kinds}")
+    for post in result.webhook_posts:
+        text = json.loads(post).get("text", "") if post.startswith(b"{") else post.decode(errors="replace")
+        print(f"--- posted to the Slack webhook: {text[:160]}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m infra.invoke", description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("build-host", help="build every function and layer for this machine into build/host")
+    run = commands.add_parser("run", help="invoke a built function with an event")
+    run.add_argument("function", help="logical id in template.yaml, e.g. FlashbackFunction")
+    run.add_argument("event", type=Path, help="event JSON file, e.g. infra/events/scheduled.json")
+    run.add_argument("--env-vars", type=Path, default=ENV_FILE, help="env.json as for sam local invoke")
+    run.add_argument(
+        "--parameter", action="append", default=[], metavar="KEY=VALUE", help="template parameter override"
+    )
+    args = parser.parse_args(argv)
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto server's access log
+    if args.command == "build-host":
+        build_host()
+        return 0
+    specs = function_specs(load_template())
+    if args.function not in specs:
+        parser.error(f"{args.function} is not a function of template.yaml: {', '.join(specs)}")
+    parameters = dict(item.split("=", 1) for item in args.parameter)
+    event = json.loads(args.event.read_text())
+    spec = specs[args.function]
+    with _aws_environment() as (aws_env, where):
+        print(f"--- invoke {spec.logical_id} ({spec.handler}) from build/host/{spec.logical_id}")
+        print(f"    layers: {', '.join(f'build/host/{layer}/python' for layer in spec.layers)}")
+        print(f"    runtime client: {RIC_PYTHON.relative_to(REPO_ROOT)} -m awslambdaric; AWS: {where}")
+        print(f"    event: {args.event}")
+        sys.stdout.flush()
+        result = invoke(
+            args.function, event, aws_env, env_file=args.env_vars, parameters=parameters, echo=sys.stdout.write
+        )
+    _print_result(result)
+    return 0 if result.ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
