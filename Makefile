@@ -48,9 +48,6 @@ test: lint typecheck preview $(TEST_PREREQS)
 preview: install
 	$(BIN)/python -m infra.preview preview
 
-run:
-	@echo "make run: not yet. The local demo on the embedded stack lands with the local-run issue."
-
 bench:
 	@echo "make bench: not yet. The benchmark suite lands with the benchmark issue."
 

@@ -7,6 +7,7 @@ Tables are created from ``template.yaml``'s own definitions, so code and templat
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import socket
 import subprocess
@@ -43,10 +44,11 @@ def _wait_for_port(port: int, timeout: float, process: subprocess.Popen[bytes] |
 
 
 class DynamoDBLocal:
-    """DynamoDB Local in memory on a loopback port."""
+    """DynamoDB Local on a loopback port: in memory, or keeping its data in ``db_path``."""
 
-    def __init__(self, port: int | None = None) -> None:
+    def __init__(self, port: int | None = None, db_path: Path | None = None) -> None:
         self.port = port or free_port()
+        self.db_path = db_path
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -59,14 +61,21 @@ class DynamoDBLocal:
             raise RuntimeError("java is not on PATH; DynamoDB Local needs Java 17")
         jar_dirs = sorted(DYNAMODB_LOCAL_DIR.glob("dynamodb_local_*"))
         if not jar_dirs:
-            raise RuntimeError(f"DynamoDB Local not found under {DYNAMODB_LOCAL_DIR}; run `npm ci`")
+            raise RuntimeError(f"DynamoDB Local not found under {DYNAMODB_LOCAL_DIR}; run `make install`")
+        storage = ["-inMemory"]
+        if self.db_path is not None:
+            self.db_path.mkdir(parents=True, exist_ok=True)
+            storage = ["-dbPath", str(self.db_path.resolve())]
         jar_dir = jar_dirs[-1]
+        # DynamoDB Local 3.x sends telemetry through the AWS SDK unless told not to; a local run must not
+        # call AWS, so telemetry is off and Java gets no AWS variables either.
         command = [
             java, "-Xmx256m", f"-Djava.library.path={jar_dir / 'DynamoDBLocal_lib'}", "-jar",
-            str(jar_dir / "DynamoDBLocal.jar"), "-inMemory", "-sharedDb", "-port", str(self.port),
+            str(jar_dir / "DynamoDBLocal.jar"), *storage, "-sharedDb", "-disableTelemetry", "-port", str(self.port),
         ]  # fmt: skip
+        environment = {name: value for name, value in os.environ.items() if not name.startswith("AWS_")}
         self.process = subprocess.Popen(  # noqa: S603 - a fixed command line
-            command, cwd=jar_dir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            command, cwd=jar_dir, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
         _wait_for_port(self.port, timeout, self.process)
         return self
@@ -126,12 +135,15 @@ class LocalStack:
 def running_local_stack() -> Iterator[LocalStack]:
     dynamodb = DynamoDBLocal()
     moto = MotoServer()
+    moto_started = False
     try:
         dynamodb.start()
         moto.start()
+        moto_started = True
         yield LocalStack(dynamodb=dynamodb, moto=moto)
     finally:
-        moto.stop()
+        if moto_started:
+            moto.stop()
         dynamodb.stop()
 
 

@@ -93,3 +93,23 @@ def progress_bar(percent: float | None, width: int = 10) -> str:
 
 def truncate(text: str, limit: int, suffix: str = "…") -> str:
     return text if len(text) <= limit else text[: max(0, limit - len(suffix))] + suffix
+
+
+def detail_label(key: str) -> str:
+    """``plan_due_date`` → ``Plan due date``."""
+    words = key.replace("_", " ").strip()
+    return words[:1].upper() + words[1:]
+
+
+def format_detail(value: object) -> str:
+    """A provider extra for people: top consumers read as ``name ($12.34)``, lists joined by commas."""
+    if isinstance(value, list):
+        return ", ".join(format_detail(item) for item in value)
+    if isinstance(value, dict):
+        name = value.get("name") or value.get("id")
+        if name is not None and isinstance(value.get("cost_cents"), int | float):
+            return f"{name} ({format_usd_cents(value['cost_cents'])})"
+        return ", ".join(f"{key}: {format_detail(item)}" for key, item in value.items())
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)

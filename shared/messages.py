@@ -8,14 +8,16 @@ from __future__ import annotations
 import unicodedata
 
 from shared.formatting import (
+    detail_label,
     format_amount,
+    format_detail,
     format_percent,
     format_remaining,
     format_time,
     format_usage,
     truncate,
 )
-from shared.models import Alert, AlertDocument, AlertKind, Level, highest_level
+from shared.models import Alert, AlertDocument, AlertKind, Level
 
 SUBJECT_MAX = 99  # SNS: under 100 characters, ASCII, no line breaks
 
@@ -66,9 +68,10 @@ def email_subject(document: AlertDocument) -> str:
     if len(alerts) == 1:
         subject = f"[{alert_tag(alerts[0])}] {where}: {alert_headline(alerts[0])}"
     else:
-        current = highest_level([alert.level for alert in alerts])
-        tag = "RESOLVED" if current is Level.OK else current.value.upper()
-        subject = f"[{tag}] {where}: {len(alerts)} changes, highest {document.severity.value}"
+        # The tag and the text both speak of where things stand now; the lead alert is the worst of them.
+        lead = max(alerts, key=lambda alert: (alert.level.rank, alert.previous_level.rank))
+        tag = "RESOLVED" if lead.level is Level.OK else lead.level.value.upper()
+        subject = f"[{tag}] {where}: {len(alerts)} changes, highest {lead.level.value}: {alert_headline(lead)}"
     return truncate(_ascii(subject), SUBJECT_MAX, "...")
 
 
@@ -104,7 +107,7 @@ def _alert_lines(alert: Alert) -> list[str]:
     if alert.hint:
         lines.append(f"  To do:    {alert.hint}")
     for key, value in alert.details.items():
-        lines.append(f"  {key}: {value}")
+        lines.append(f"  {detail_label(key) + ':':<9} {format_detail(value)}")
     lines.append(f"  Alert id: {alert.id}")
     return lines
 

@@ -15,7 +15,9 @@ from typing import Any
 import requests
 
 from shared.formatting import (
+    detail_label,
     format_amount,
+    format_detail,
     format_percent,
     format_remaining,
     format_time,
@@ -81,14 +83,15 @@ def alert_section_text(alert: Alert) -> str:
             )
     else:
         lines.append(_escape(alert.message))
-    if alert.period or alert.resets_at:
-        period = f"Period: {alert.period}" if alert.period else "Period"
-        resets = f" · resets {format_time(alert.resets_at)}" if alert.resets_at else ""
-        lines.append(period + resets)
+    when = [f"Period: {alert.period}"] if alert.period else []
+    if alert.resets_at:
+        when.append(f"resets {format_time(alert.resets_at)}")
+    if when:
+        lines.append(" · ".join(when))
     if alert.hint:
         lines.append(f"👉 {_escape(alert.hint)}")
     for key, value in alert.details.items():
-        lines.append(f"{_escape(str(key))}: {_escape(str(value))}")
+        lines.append(f"{_escape(detail_label(key))}: {_escape(format_detail(value))}")
     return "\n".join(lines)
 
 

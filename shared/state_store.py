@@ -55,8 +55,11 @@ class StoredAccount:
     outbox: dict[str, OutboxEntry] = field(default_factory=dict)
 
 
+ACCOUNT_PREFIX = "account#"
+
+
 def account_key(provider: str, account: str) -> dict[str, Any]:
-    return {PARTITION_KEY: {"S": f"provider#{provider}"}, SORT_KEY: {"S": f"account#{account}"}}
+    return {PARTITION_KEY: {"S": f"provider#{provider}"}, SORT_KEY: {"S": f"{ACCOUNT_PREFIX}{account}"}}
 
 
 @functools.lru_cache(maxsize=1)
@@ -182,6 +185,33 @@ class StateStore:
             "SET outbox.#doc.lease_until = :zero, version = version + :one",
             {":zero": {"N": "0"}},
         )
+
+    def list_accounts(self, provider: str, now_epoch: float) -> dict[str, AccountState]:
+        """The last state of every account of ``provider`` that has not expired, by account name.
+
+        Idempotency records share the table under their own partition keys, so this Query never sees them.
+        """
+        states: dict[str, AccountState] = {}
+        request: dict[str, Any] = {
+            "TableName": self.table_name,
+            "KeyConditionExpression": "#pk = :pk AND begins_with(#sk, :prefix)",
+            "ExpressionAttributeNames": {"#pk": PARTITION_KEY, "#sk": SORT_KEY},
+            "ExpressionAttributeValues": {":pk": {"S": f"provider#{provider}"}, ":prefix": {"S": ACCOUNT_PREFIX}},
+            "ConsistentRead": True,
+        }
+        try:
+            while True:
+                response = self.client.query(**request)
+                for item in response.get("Items", []):
+                    if float(item[TTL_ATTRIBUTE]["N"]) <= now_epoch:
+                        continue
+                    account = item[SORT_KEY]["S"].removeprefix(ACCOUNT_PREFIX)
+                    states[account] = AccountState.model_validate_json(item["state"]["S"])
+                if "LastEvaluatedKey" not in response:
+                    return states
+                request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        except (ClientError, BotoCoreError) as error:
+            raise StateStoreError(f"could not list the accounts of {provider}: {error}") from error
 
 
 def idempotency_layer(table_name: str) -> DynamoDBPersistenceLayer:

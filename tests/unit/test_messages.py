@@ -66,7 +66,7 @@ def test_single_alert_subject_reads_at_a_glance() -> None:
 def test_several_alerts_subject_names_the_highest_level_and_count() -> None:
     resolved = alert(AlertKind.RESOLVED, "STORAGE", level=Level.OK, previous_level=Level.EXHAUSTED, id="s")
     subject = email_subject(document(alert(), resolved))
-    assert subject == "[CRITICAL] flashback/main: 2 changes, highest exhausted"
+    assert subject == "[CRITICAL] flashback/main: 2 changes, highest critical: Monthly egress at 98% of 2 GiB"
 
 
 def test_resolved_subject_is_good_news() -> None:
@@ -122,3 +122,21 @@ def test_severity_counts_previous_levels_and_check_failed_as_critical() -> None:
         "account": {"DataType": "String", "StringValue": "main"},
         "severity": {"DataType": "String", "StringValue": "critical"},
     }
+
+
+def test_provider_details_read_as_words_and_money() -> None:
+    consumers = [
+        {"id": "a", "name": "Premium news", "usage": 5.0, "cost_cents": 258000.0},
+        {"id": "b", "cost_cents": 12},
+    ]
+    body = email_body(document(alert(details={"top_consumers": consumers, "plan_trial": True})))
+    assert "  Top consumers: Premium news ($2,580.00), b ($0.12)" in body
+    assert "  Plan trial: yes" in body
+
+
+def test_reset_without_a_period_reads_cleanly_in_slack() -> None:
+    from shared.slack import alert_section_text
+
+    text = alert_section_text(alert(period=None))
+    assert "resets 2026-12-01 00:00 UTC" in text.splitlines()[2]
+    assert "Period" not in text

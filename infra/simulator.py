@@ -1,0 +1,462 @@
+"""A loopback simulator of the five providers' quota APIs, and a loopback Slack webhook receiver.
+
+The simulator serves every provider under its own path prefix, e.g.
+``http://127.0.0.1:PORT/flashback/user/quota`` or ``http://127.0.0.1:PORT/onlyoffice/api/2.0/portal/payment/quota``,
+so an account's ``base_url`` is ``http://127.0.0.1:PORT/<provider>``. Bodies have each provider's documented
+shape (the same structures as the samples in ``tests/fixtures/providers``), usage grows with the
+simulator's ``tick``, and a script injects the failures a real deployment meets: a rejected key (401),
+a rate limit (429 with ``Retry-After``) and a streak of server errors (500).
+
+The API key is checked on every request, in the header each adapter declares, so a wrong key is a 401.
+Everything here is standard library: ``http.server`` on 127.0.0.1 in a daemon thread.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from shared.providers import PROVIDER_IDS, get_adapter
+
+LOOPBACK = "127.0.0.1"
+GIB = 1024**3
+
+# The account each provider's demo watches.
+ACCOUNTS: dict[str, str] = {
+    "flashback": "main",
+    "bigdata": "research",
+    "templatedocs": "docs-team",
+    "chatdoc": "support",
+    "onlyoffice": "portal",
+}
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A scripted failed answer: status, JSON body (None for an empty body), headers, and what it means."""
+
+    status: int
+    body: Any
+    note: str
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+# What each provider answers when it fails, in its documented error shape (PROVIDERS.md).
+UNAUTHORIZED: dict[str, Failure] = {
+    "flashback": Failure(401, {"success": False, "error_code": "NO_AUTH_USER"}, "rejects the API key (401)"),
+    "bigdata": Failure(401, {"statusCode": 401, "message": "Invalid API key"}, "rejects the API key (401)"),
+    "templatedocs": Failure(
+        401, {"error": {"status": 401, "message": "Invalid or missing API key", "details": []}}, "rejects the key (401)"
+    ),
+    "chatdoc": Failure(401, {"detail": "Could not validate credentials"}, "rejects the API key (401)"),
+    "onlyoffice": Failure(
+        401,
+        {"status": 1, "statusCode": 401, "error": {"message": "Unauthorized", "hresult": 0}},
+        "rejects the key (401)",
+    ),
+}
+SERVER_ERROR: dict[str, Failure] = {
+    "flashback": Failure(
+        500,
+        {"success": False, "error_code": "INTERNAL_ERROR", "message": "Database connection failed"},
+        "fails with HTTP 500",
+    ),
+    "bigdata": Failure(500, {"statusCode": 500, "message": "Internal Server Error"}, "fails with HTTP 500"),
+}
+RATE_LIMITED = Failure(
+    429,
+    {"error": {"status": 429, "message": "Rate limit exceeded", "details": []}},
+    "rate-limits us (429, Retry-After: 1)",
+    {"Retry-After": "1", "X-RateLimit-Remaining": "0"},
+)
+
+# The story of the demo, one entry per tick (a scheduled run): usage in percent of each quota, or a
+# failure. Run with 5 ticks, it already shows triggered, escalated, improved, resolved, check_failed
+# and check_recovered across all five providers; 8 ticks add exhausted and the renewal of a month.
+Step = dict[str, float] | Failure
+SCRIPT: dict[str, list[Step]] = {
+    "flashback": [
+        {"storage": 50, "egress": 45},
+        {"storage": 52, "egress": 62},
+        {"storage": 54, "egress": 83},  # triggered: warning
+        {"storage": 55, "egress": 91},
+        {"storage": 57, "egress": 97},  # escalated: critical
+        {"storage": 58, "egress": 100},  # escalated: exhausted
+        {"storage": 60, "egress": 4},  # a new month: resolved
+        {"storage": 61, "egress": 9},
+    ],
+    "bigdata": [
+        {"credits": 70},
+        {"credits": 78},
+        {"credits": 86},  # triggered: warning
+        SERVER_ERROR["bigdata"],
+        SERVER_ERROR["bigdata"],
+        SERVER_ERROR["bigdata"],  # the third failure in a row: check_failed (unavailable)
+        {"credits": 92},  # check_recovered
+        {"credits": 96},  # escalated: critical
+    ],
+    "templatedocs": [
+        {"docs": 55, "templates": 40},
+        {"docs": 61, "templates": 40},
+        RATE_LIMITED,
+        RATE_LIMITED,
+        RATE_LIMITED,  # check_failed (rate_limited)
+        {"docs": 88, "templates": 42},  # check_recovered, and docs triggered: warning
+        {"docs": 91, "templates": 42},
+        {"docs": 96, "templates": 44},  # escalated: critical
+    ],
+    "chatdoc": [
+        {"question": 60, "pages": 30},
+        {"question": 70, "pages": 31},
+        UNAUTHORIZED["chatdoc"],  # the key was rotated: check_failed (auth) at once
+        UNAUTHORIZED["chatdoc"],
+        {"question": 81, "pages": 33},  # the new key is in place: check_recovered, question triggered
+        {"question": 85, "pages": 34},
+        {"question": 90, "pages": 35},
+        {"question": 97, "pages": 36},  # escalated: critical
+    ],
+    "onlyoffice": [
+        {"storage": 88, "admins": 3},  # first check already above warning: triggered
+        {"storage": 96, "admins": 3},  # escalated: critical
+        {"storage": 97, "admins": 3},
+        {"storage": 78, "admins": 3},  # cleaned up: improved, critical -> warning (78 < 95 - 5, 78 >= 80 - 5)
+        {"storage": 60, "admins": 3},  # resolved
+        {"storage": 61, "admins": 4},  # admins 4 of 5: triggered
+        {"storage": 62, "admins": 4},
+        {"storage": 63, "admins": 4},
+    ],
+}
+TICKS = len(SCRIPT["flashback"])
+
+
+def _step(provider: str, tick: int) -> Step:
+    """The scripted step of ``provider`` at ``tick`` (1-based); after the script, its last step."""
+    script = SCRIPT[provider]
+    return script[max(0, min(tick, len(script)) - 1)]
+
+
+def _percent_of(limit: float, percent: float) -> int:
+    return min(round(limit * percent / 100), round(limit)) if percent < 100 else round(limit)
+
+
+# ------------------------------------------------------------------------------------------ bodies
+
+
+def flashback_body(usage: Mapping[str, float]) -> dict[str, Any]:
+    storage_max, egress_max = 10 * GIB, 2 * GIB
+    storage, egress = _percent_of(storage_max, usage["storage"]), _percent_of(egress_max, usage["egress"])
+    return {
+        "success": True,
+        "subscription": {"id": "sub_sim", "name": "Pro", "description": "Pro subscription"},
+        "quotaUsage": [
+            {
+                "capability": {
+                    "id": "cap_001",
+                    "code": "STORAGE_TOTAL_BYTES",
+                    "description": "Total storage available in bytes",
+                    "type": "STORAGE",
+                    "periodType": "ALL_TIME",
+                },
+                "usage": {"current": storage, "max": storage_max, "percentage": int(usage["storage"])},
+            },
+            {
+                "capability": {
+                    "id": "cap_002",
+                    "code": "EGRESS_MONTHLY_BYTES",
+                    "description": "Monthly egress in bytes",
+                    "type": "TRAFFIC",
+                    "periodType": "MONTHLY",
+                },
+                "usage": {"current": egress, "max": egress_max, "percentage": int(usage["egress"])},
+            },
+        ],
+    }
+
+
+def _billing_period(now: datetime) -> tuple[str, str]:
+    start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    end = (start + timedelta(days=32)).replace(day=1) - timedelta(seconds=1)
+    return start.strftime("%Y-%m-%dT%H:%M:%SZ"), end.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def bigdata_body(usage: Mapping[str, float], now: datetime) -> dict[str, Any]:
+    limit = 500_000  # US cents
+    used = _percent_of(limit, usage["credits"])
+    start, end = _billing_period(now)
+    # Three units share the cost: 60% premium news, 30% web, 10% PDF pages.
+    units = [
+        ("search:smart:content-premium-news:tokens", "Search smart - premium news tokens", 0.0096, 0.6),
+        ("search:smart:content-web:tokens", "Search smart - web tokens", 0.0008, 0.3),
+        ("private_content:pdf_pages", "PDF pages", 1.0, 0.1),
+    ]
+    return {
+        "results": {
+            "org_id": "3f1c2a9e-6b7d-4e1f-9a2b-0c4d5e6f7a8b",
+            "subscription_type": "credits",
+            "credits": {"limit": limit, "usage": used, "remaining": limit - used},
+            "billing": [
+                {
+                    "period": {"start": start, "end": end},
+                    "credit_usage": used,
+                    "units": [
+                        {
+                            "id": unit_id,
+                            "display_name": name,
+                            "units_usage": round(used * share / price),
+                            "units_price": price,
+                        }
+                        for unit_id, name, price, share in units
+                    ],
+                }
+            ],
+        },
+        "errors": [],
+        "metadata": {},
+    }
+
+
+def templatedocs_body(usage: Mapping[str, float]) -> dict[str, Any]:
+    docs_subscription, docs_credits, templates = 1000, 500, 50
+    docs_total = docs_subscription + docs_credits
+    docs_left = docs_total - _percent_of(docs_total, usage["docs"])
+    templates_left = templates - _percent_of(templates, usage["templates"])
+    # Subscription documents are used first, then bought credits.
+    credits_left = min(docs_credits, docs_left)
+    return {
+        "allocated": {
+            "subscriptions": {"docs": docs_subscription, "templates": templates},
+            "credits": {"docs": docs_credits, "templates": 0},
+            "total": {"docs": docs_total, "templates": templates},
+        },
+        "remaining": {
+            "subscriptions": {"docs": docs_left - credits_left, "templates": templates_left},
+            "credits": {"docs": credits_left, "templates": 0},
+            "total": {"docs": docs_left, "templates": templates_left},
+        },
+    }
+
+
+def chatdoc_body(usage: Mapping[str, float]) -> dict[str, Any]:
+    pages = _percent_of(3000, usage["pages"])
+    return {
+        "status": "ok",
+        "data": {
+            "package": {
+                "basic_page": {"max_count": 3000, "used_count": pages},
+                "elite_page": None,
+                "question": {"max_count": 1000, "used_count": _percent_of(1000, usage["question"])},
+                "ocr_page": {"max_count": 3000, "used_count": pages // 3},
+                "gpt4o_question": {"max_count": 500, "used_count": 40},
+            }
+        },
+    }
+
+
+def onlyoffice_body(usage: Mapping[str, float], now: datetime) -> dict[str, Any]:
+    storage_limit = 100 * GIB
+    admins = int(usage["admins"])
+    due = (now + timedelta(days=200)).replace(hour=0, minute=0, second=0, microsecond=0)
+
+    def feature(
+        feature_id: str, value: Any, kind: str, used: float | None = None, used_title: str | None = None, **extra: Any
+    ) -> dict[str, Any]:
+        item: dict[str, Any] = {"id": feature_id, "title": extra.pop("title", ""), "value": value, "type": kind}
+        if used is not None:
+            item["used"] = {"value": used} if used_title is None else {"value": used, "title": used_title}
+        return item | extra
+
+    return {
+        "count": 1,
+        "links": [{"href": "https://portal.example.onlyoffice.com/api/2.0/portal/payment/quota", "action": "GET"}],
+        "response": {
+            "id": -9,
+            "title": "Business",
+            "price": {"value": 20.0, "currencySymbol": "$", "isoCurrencySymbol": "USD"},
+            "nonProfit": False,
+            "free": False,
+            "trial": False,
+            "features": [
+                feature("manager", 5, "count", admins, "Admins added:", priceTitle="Number of admins"),
+                feature(
+                    "total_size",
+                    storage_limit,
+                    "size",
+                    _percent_of(storage_limit, usage["storage"]),
+                    "Storage space used:",
+                    title="100 GB per portal",
+                    priceTitle="Storage space",
+                ),
+                feature("file_size", -1, "size", 0, title="Max file size"),
+                feature("branding", True, "flag"),
+                feature("users", -1, "count", 42, title="Unlimited number of users and guests"),
+                feature("room", -1, "count", 17, "Rooms:", title="Unlimited number of active rooms"),
+                feature("free_backup", 2, "count", 0),
+                feature("sso", True, "flag"),
+            ],
+            "dueDate": due.strftime("%Y-%m-%dT%H:%M:%S"),
+            "usersQuota": {"enableQuota": False, "defaultQuota": -2},
+            "roomsQuota": {"enableQuota": False, "defaultQuota": -2},
+            "tenantCustomQuota": {"enableQuota": False, "quota": -1, "lastModified": "0001-01-01T00:00:00"},
+        },
+        "status": 0,
+        "statusCode": 200,
+    }
+
+
+_BODIES: dict[str, Callable[[Mapping[str, float], datetime], dict[str, Any]]] = {
+    "flashback": lambda usage, _now: flashback_body(usage),
+    "bigdata": bigdata_body,
+    "templatedocs": lambda usage, _now: templatedocs_body(usage),
+    "chatdoc": lambda usage, _now: chatdoc_body(usage),
+    "onlyoffice": onlyoffice_body,
+}
+
+
+@dataclass(frozen=True)
+class SimResponse:
+    status: int
+    body: Any
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+def scripted_response(provider: str, tick: int, now: datetime | None = None) -> SimResponse:
+    """What ``provider`` answers at ``tick`` (1-based) to a caller with the right key."""
+    step = _step(provider, tick)
+    if isinstance(step, Failure):
+        return SimResponse(step.status, step.body, step.headers)
+    return SimResponse(200, _BODIES[provider](step, now or datetime.now(UTC)))
+
+
+def tick_notes(tick: int) -> list[str]:
+    """What the simulated providers do differently at ``tick``, for the progress output."""
+    notes = []
+    for provider in PROVIDER_IDS:
+        step = _step(provider, tick)
+        if isinstance(step, Failure):
+            notes.append(f"{provider} {step.note}")
+    return notes
+
+
+# ------------------------------------------------------------------------------------------ servers
+
+
+class _QuietHandler(BaseHTTPRequestHandler):
+    server_version = "quota-sentinel-simulator/1"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """No access log: the demo's output is the alerts."""
+
+    def answer(self, status: int, body: bytes, content_type: str, headers: Mapping[str, str] | None = None) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+
+class _LoopbackServer:
+    def __init__(self, handler: type[BaseHTTPRequestHandler]) -> None:
+        self._server = ThreadingHTTPServer((LOOPBACK, 0), handler)
+        self._server.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{LOOPBACK}:{self._server.server_address[1]}"
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._server.serve_forever, name=type(self).__name__, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._server.shutdown()
+            self._thread.join(timeout=5)
+            self._thread = None
+        self._server.server_close()
+
+
+class ProviderSimulator(_LoopbackServer):
+    """All five quota endpoints on one loopback port; ``tick`` says where the story is."""
+
+    def __init__(self, keys: Mapping[str, str], clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self.keys = dict(keys)
+        self.tick = 1
+        self.clock = clock
+        self.requests: dict[str, int] = dict.fromkeys(PROVIDER_IDS, 0)
+        self._lock = threading.Lock()
+        simulator = self
+
+        class Handler(_QuietHandler):
+            def do_GET(self) -> None:
+                status, body, headers = simulator.respond(self.path, {k.lower(): v for k, v in self.headers.items()})
+                payload = b"" if body is None else json.dumps(body).encode()
+                self.answer(status, payload, "application/json; charset=utf-8", headers)
+
+        super().__init__(Handler)
+
+    def base_url(self, provider: str) -> str:
+        return f"{self.url}/{provider}"
+
+    def respond(self, path: str, headers: Mapping[str, str]) -> tuple[int, Any, Mapping[str, str]]:
+        """(status, JSON body or None, headers) for one GET; ``headers`` with lower-case names."""
+        route = path.split("?", 1)[0]
+        for provider in PROVIDER_IDS:
+            adapter = get_adapter(provider)
+            if route != f"/{provider}{adapter.endpoint_path}":
+                continue
+            with self._lock:
+                self.requests[provider] += 1
+                tick = self.tick
+            expected = self.keys.get(provider, "")
+            wanted = f"{adapter.auth_scheme} {expected}" if adapter.auth_scheme else expected
+            if not expected or headers.get(adapter.auth_header.lower()) != wanted:
+                failure = UNAUTHORIZED[provider]
+                return failure.status, failure.body, failure.headers
+            response = scripted_response(provider, tick, self.clock())
+            return response.status, response.body, response.headers
+        return 404, {"message": f"no simulated endpoint at {route}"}, {}
+
+
+class SlackReceiver(_LoopbackServer):
+    """A loopback Slack incoming webhook: records every JSON payload posted to its path, answers ``ok``."""
+
+    def __init__(self, path: str = "/services/T0LOCAL/B0LOCAL/local-demo") -> None:
+        self.path = path
+        self.payloads: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+        receiver = self
+
+        class Handler(_QuietHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if self.path != receiver.path:
+                    self.answer(404, b"no_service", "text/plain")
+                    return
+                try:
+                    payload = json.loads(body)
+                except ValueError:
+                    self.answer(400, b"invalid_payload", "text/plain")
+                    return
+                with receiver._lock:
+                    receiver.payloads.append(payload)
+                self.answer(200, b"ok", "text/plain")
+
+        super().__init__(Handler)
+
+    @property
+    def webhook_url(self) -> str:
+        return f"{self.url}{self.path}"
+
+    def take(self) -> list[dict[str, Any]]:
+        """The payloads received since the last call."""
+        with self._lock:
+            taken, self.payloads = self.payloads, []
+        return taken
