@@ -95,8 +95,13 @@ def truncate(text: str, limit: int, suffix: str = "…") -> str:
     return text if len(text) <= limit else text[: max(0, limit - len(suffix))] + suffix
 
 
+_DETAIL_LABELS = {"http_status": "HTTP status"}
+
+
 def detail_label(key: str) -> str:
     """``plan_due_date`` → ``Plan due date``."""
+    if key in _DETAIL_LABELS:
+        return _DETAIL_LABELS[key]
     words = key.replace("_", " ").strip()
     return words[:1].upper() + words[1:]
 

@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import event, given
+from hypothesis import given
 from hypothesis import strategies as st
-from pydantic import SecretStr
 
-from shared.models import FailureReason, ProviderError, QuotaMetric
-from shared.providers import get_adapter, interpret
+from shared.models import FailureReason, QuotaMetric
+from shared.providers import interpret
 from shared.providers.bigdata import BigdataAdapter
 from tests.conftest import FIXTURES, load_fixture
-from tests.fuzzing import answer, fuzz, json_values
+from tests.fuzzing import answer, check_parse_contract, fuzz, json_values, perturbed
+from tests.provider_contract import interpret_error, parse_error
 
 ADAPTER = BigdataAdapter()
 SAMPLE_FILES = sorted(path.name for path in FIXTURES.glob("provider_bigdata_*.json"))
@@ -47,28 +46,7 @@ def by_id(metrics: list[QuotaMetric]) -> dict[str, QuotaMetric]:
     return {metric.metric_id: metric for metric in metrics}
 
 
-# --- the adapter's facts ---------------------------------------------------------------------------
-
-
-def test_registry_finds_bigdata_adapter() -> None:
-    adapter = get_adapter("bigdata")
-    assert isinstance(adapter, BigdataAdapter)
-    assert adapter.provider_id == "bigdata"
-
-
-def test_request_goes_to_subscription_quotas_with_bare_api_key_header() -> None:
-    assert BigdataAdapter.default_base_url == "https://api.bigdata.com"
-    assert BigdataAdapter.endpoint_path == "/v1/subscription/quotas"
-    assert ADAPTER.request_headers(SecretStr("k-123")) == {"X-API-KEY": "k-123"}
-    assert ADAPTER.query_params() == {}
-
-
-def test_handler_differs_from_flashback_handler_only_in_provider_id() -> None:
-    functions = Path(__file__).parents[2] / "functions"
-    flashback = (functions / "flashback" / "app.py").read_text()
-    bigdata = (functions / "bigdata" / "app.py").read_text()
-    assert bigdata.lower().replace("bigdata", "flashback") == flashback.lower()
-    assert 'PROVIDER = "bigdata"' in bigdata
+# The registry, request and handler facts every provider shares are checked in test_provider_flashback.py.
 
 
 # --- the provider's sample bodies ------------------------------------------------------------------
@@ -203,16 +181,13 @@ INVALID_BODIES: dict[str, dict[str, Any]] = load_fixture("edge_bigdata_invalid_b
 
 @pytest.mark.parametrize("case", sorted(INVALID_BODIES))
 def test_body_off_the_documented_schema_is_bad_response_naming_the_field(case: str) -> None:
-    with pytest.raises(ProviderError) as caught:
-        ADAPTER.parse(INVALID_BODIES[case]["body"])
-    assert caught.value.reason is FailureReason.BAD_RESPONSE
-    assert INVALID_BODIES[case]["names"] in caught.value.message
+    error = parse_error(ADAPTER, INVALID_BODIES[case]["body"])
+    assert error.reason is FailureReason.BAD_RESPONSE
+    assert INVALID_BODIES[case]["names"] in error.message
 
 
 def test_unknown_subscription_type_message_does_not_echo_the_value() -> None:
-    with pytest.raises(ProviderError) as caught:
-        ADAPTER.parse(INVALID_BODIES["unknown_subscription_type"]["body"])
-    assert "enterprise" not in caught.value.message
+    assert "enterprise" not in parse_error(ADAPTER, INVALID_BODIES["unknown_subscription_type"]["body"]).message
 
 
 # --- error answers through interpret() -------------------------------------------------------------
@@ -235,26 +210,21 @@ ERROR_BODIES: dict[str, Any] = load_fixture("edge_bigdata_error_bodies.json")
 )
 def test_error_status_maps_to_reason_with_the_provider_message(status: int, reason: FailureReason) -> None:
     body = ERROR_BODIES[str(status)]
-    with pytest.raises(ProviderError) as caught:
-        interpret(ADAPTER, answer(status, body), secrets=[])
-    assert caught.value.reason is reason
-    assert caught.value.status == status
-    assert caught.value.message == f"HTTP {status}: {body['message']}"
+    error = interpret_error(ADAPTER, answer(status, body))
+    assert error.reason is reason  # interpret_error has checked error.status
+    assert error.message == f"HTTP {status}: {body['message']}"
 
 
 def test_html_200_is_bad_response() -> None:
     html = "<!doctype html><html><body>Sign in</body></html>"
-    with pytest.raises(ProviderError) as caught:
-        interpret(ADAPTER, answer(200, None, html, "text/html; charset=utf-8"), secrets=[])
-    assert caught.value.reason is FailureReason.BAD_RESPONSE
-    assert caught.value.status == 200
+    error = interpret_error(ADAPTER, answer(200, None, html, "text/html; charset=utf-8"))
+    assert error.reason is FailureReason.BAD_RESPONSE
+    assert error.status == 200
 
 
 def test_html_500_from_a_proxy_is_unavailable() -> None:
     html = "<html><body><h1>502 Bad Gateway</h1></body></html>"
-    with pytest.raises(ProviderError) as caught:
-        interpret(ADAPTER, answer(500, None, html, "text/html"), secrets=[])
-    assert caught.value.reason is FailureReason.UNAVAILABLE
+    assert interpret_error(ADAPTER, answer(500, None, html, "text/html")).reason is FailureReason.UNAVAILABLE
 
 
 def test_sample_body_through_interpret_gives_metrics() -> None:
@@ -290,12 +260,6 @@ KNOWN_KEYS = [
 KEYS = st.sampled_from(KNOWN_KEYS) | st.text(max_size=10)
 
 JSON = json_values(max_leaves=30, keys=KEYS)
-SMALL_JSON = json_values(max_leaves=6, keys=KEYS)
-# Values that sit near the documented ones: the right type with a wrong sign, a wrong type, a tag, a date.
-NEAR_SCALARS = st.sampled_from(
-    [None, True, 0, -1, 0.5, 1e308, -1e-9, "", "unlimited", "quota", "credits", "2026-06-30", "2026-06-30T23:59:59Z"]
-)
-ROLL = st.integers(0, 99)
 VALID_BODIES = [
     load_fixture(name)
     for name in [
@@ -305,49 +269,20 @@ VALID_BODIES = [
         "edge_bigdata_credits_date_only_end.json",
     ]
 ]
-
-
-def mutate(draw: st.DrawFn, value: Any) -> Any:
-    """The value with a few random changes: nodes replaced, keys dropped or added, list items dropped."""
-    roll = draw(ROLL)
-    if roll < 3:
-        return draw(SMALL_JSON)
-    if roll < 6:
-        return draw(NEAR_SCALARS)
-    if isinstance(value, dict):
-        out = {key: mutate(draw, item) for key, item in value.items() if draw(ROLL) >= 4}
-        if roll < 10:
-            out[draw(KEYS)] = draw(SMALL_JSON)
-        return out
-    if isinstance(value, list):
-        return [mutate(draw, item) for item in value if draw(ROLL) >= 5]
-    if isinstance(value, int | float) and not isinstance(value, bool) and roll < 30:
-        return draw(st.integers(0, 10**7) | st.floats(0, 10**7))  # still valid, but new numbers
-    return value
-
-
-@st.composite
-def near_valid_bodies(draw: st.DrawFn) -> Any:
-    return mutate(draw, draw(st.sampled_from(VALID_BODIES)))
-
-
-def parse_outcome(body: Any) -> list[QuotaMetric] | ProviderError:
-    try:
-        return ADAPTER.parse(body)
-    except ProviderError as error:  # anything else escapes and fails the test
-        return error
+# Values that sit near the documented ones: the right type with a wrong sign, a wrong type, a tag, a date.
+NEAR_SCALARS = st.sampled_from(
+    [None, True, 0, -1, 0.5, 1e308, -1e-9, "", "unlimited", "quota", "credits", "2026-06-30", "2026-06-30T23:59:59Z"]
+)
+NEAR_VALID = perturbed(
+    st.sampled_from(VALID_BODIES),
+    keys=KEYS,
+    near_scalars=NEAR_SCALARS,
+    numbers=st.integers(0, 10**7) | st.floats(0, 10**7),
+)
 
 
 def assert_metrics_or_bad_response(body: Any) -> None:
-    metrics = parse_outcome(body)
-    if isinstance(metrics, ProviderError):
-        event("bad_response")
-        assert metrics.reason is FailureReason.BAD_RESPONSE
-        return
-    event(f"{len(metrics)} metrics")
-    assert isinstance(metrics, list)
-    for metric in metrics:
-        assert isinstance(metric, QuotaMetric)
+    for metric in check_parse_contract(ADAPTER, body):
         assert metric.resets_at is None or metric.resets_at.utcoffset() is not None
         # The alert document must be able to carry it as strict JSON, details included.
         json.dumps(metric.model_dump(mode="json"), allow_nan=False)
@@ -360,6 +295,6 @@ def test_arbitrary_json_gives_metrics_or_bad_response(body: Any) -> None:
 
 
 @fuzz
-@given(near_valid_bodies())
+@given(NEAR_VALID)
 def test_near_valid_body_gives_metrics_or_bad_response(body: Any) -> None:
     assert_metrics_or_bad_response(body)

@@ -1,19 +1,98 @@
-"""The Flashback adapter on every sample and error body, and fuzzed JSON."""
+"""The Flashback adapter on every sample and error body, and fuzzed JSON.
+
+Flashback is the model provider, so the facts every provider shares are checked here for all of them:
+the registry finds each adapter, each request's shape, and each handler is Flashback's but for the id.
+"""
 
 from __future__ import annotations
 
+import importlib.util
+from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from pydantic import SecretStr
 
-from shared.models import FailureReason, ProviderError, QuotaMetric
-from shared.providers import get_adapter, interpret
+from shared.models import FailureReason
+from shared.providers import PROVIDER_IDS, ProviderAdapter, get_adapter
+from shared.providers.bigdata import BigdataAdapter
+from shared.providers.chatdoc import ChatdocAdapter
+from shared.providers.flashback import FlashbackAdapter
+from shared.providers.onlyoffice import OnlyofficeAdapter
+from shared.providers.templatedocs import TemplateDocsAdapter
 from tests.conftest import load_fixture
-from tests.fuzzing import answer, fuzz, json_values
+from tests.fuzzing import answer, check_parse_contract, fuzz, json_values
+from tests.provider_contract import interpret_error, parse_error
 
 ADAPTER = get_adapter("flashback")
+FUNCTIONS = Path(__file__).resolve().parents[2] / "functions"
+
+# --- every provider: registry, request and handler -------------------------------------------------
+
+ADAPTER_CLASSES: dict[str, type[ProviderAdapter]] = {
+    "flashback": FlashbackAdapter,
+    "bigdata": BigdataAdapter,
+    "templatedocs": TemplateDocsAdapter,
+    "chatdoc": ChatdocAdapter,
+    "onlyoffice": OnlyofficeAdapter,
+}
+# How each handler's docstring names its provider.
+DISPLAY_NAMES = {"bigdata": "Bigdata", "templatedocs": "TemplateDocs", "chatdoc": "ChatDOC", "onlyoffice": "ONLYOFFICE"}
+
+
+@pytest.mark.parametrize("provider_id", PROVIDER_IDS)
+def test_registry_finds_the_providers_adapter(provider_id: str) -> None:
+    adapter = get_adapter(provider_id)
+    assert isinstance(adapter, ADAPTER_CLASSES[provider_id])
+    assert adapter.provider_id == provider_id
+
+
+# Where each adapter sends its request: default base URL, endpoint path, and the headers for key "k-123".
+REQUESTS: dict[str, tuple[str | None, str, dict[str, str]]] = {
+    "flashback": ("https://backend.flashback.tech", "/user/quota", {"Authorization": "Bearer k-123"}),
+    "bigdata": ("https://api.bigdata.com", "/v1/subscription/quotas", {"X-API-KEY": "k-123"}),  # a bare key
+    "templatedocs": ("https://templatedocs.io/api", "/v1/account/quotas", {"Authorization": "Bearer k-123"}),
+    "chatdoc": ("https://api.chatdoc.com/api/v2", "/users/quota", {"Authorization": "Bearer k-123"}),  # public base
+    # No default: each ONLYOFFICE account must name its own portal.
+    "onlyoffice": (None, "/api/2.0/portal/payment/quota", {"Authorization": "Bearer k-123"}),
+}
+
+
+@pytest.mark.parametrize("provider_id", PROVIDER_IDS)
+def test_request_goes_to_the_quota_endpoint_with_the_key_header_and_no_query(provider_id: str) -> None:
+    base_url, endpoint_path, headers = REQUESTS[provider_id]
+    adapter_class = ADAPTER_CLASSES[provider_id]
+    assert adapter_class.default_base_url == base_url
+    assert adapter_class.endpoint_path == endpoint_path
+    assert adapter_class().request_headers(SecretStr("k-123")) == headers
+    assert adapter_class().query_params() == {}
+
+
+@pytest.mark.parametrize("provider_id", [provider for provider in PROVIDER_IDS if provider != "flashback"])
+def test_handler_differs_from_flashback_only_in_provider_id(provider_id: str) -> None:
+    path = FUNCTIONS / provider_id / "app.py"
+    ours_text = path.read_text(encoding="utf-8")
+    model_text = (FUNCTIONS / "flashback" / "app.py").read_text(encoding="utf-8")
+    assert ours_text.lower().replace(provider_id, "flashback") == model_text.lower()
+    assert f'PROVIDER = "{provider_id}"' in ours_text
+    ours, model = ours_text.splitlines(), model_text.splitlines()
+    assert len(ours) == len(model)
+    changed = [(a, b) for a, b in zip(ours, model, strict=True) if a != b]
+    assert changed == [
+        (model[0].replace("Flashback", DISPLAY_NAMES[provider_id]), model[0]),
+        (f'PROVIDER = "{provider_id}"', 'PROVIDER = "flashback"'),
+    ]
+    spec = importlib.util.spec_from_file_location(f"{provider_id}_handler", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert provider_id == module.PROVIDER
+    assert callable(module.handler)
+
+
+# --- Flashback's sample bodies ---------------------------------------------------------------------
 
 
 def test_ok_body_gives_one_metric_per_quota_usage_item() -> None:
@@ -87,9 +166,7 @@ def test_missing_description_falls_back_to_a_name_built_from_the_code() -> None:
     ],
 )
 def test_off_schema_bodies_are_bad_response(body: Any) -> None:
-    with pytest.raises(ProviderError) as caught:
-        ADAPTER.parse(body)
-    assert caught.value.reason is FailureReason.BAD_RESPONSE
+    assert parse_error(ADAPTER, body).reason is FailureReason.BAD_RESPONSE
 
 
 @pytest.mark.parametrize(
@@ -106,39 +183,31 @@ def test_off_schema_bodies_are_bad_response(body: Any) -> None:
     ],
 )
 def test_error_statuses_map_to_reasons(status: int, fixture: str, reason: FailureReason) -> None:
-    with pytest.raises(ProviderError) as caught:
-        interpret(ADAPTER, answer(status, load_fixture(fixture)), secrets=[])
-    assert caught.value.reason is reason
-    assert caught.value.status == status
+    error = interpret_error(ADAPTER, answer(status, load_fixture(fixture)))
+    assert error.reason is reason  # interpret_error has checked error.status
 
 
 def test_error_message_carries_the_provider_words() -> None:
-    with pytest.raises(ProviderError) as caught:
-        interpret(ADAPTER, answer(500, load_fixture("provider_flashback_500.json")), secrets=[])
-    assert caught.value.message == "HTTP 500: Database connection failed"
+    error = interpret_error(ADAPTER, answer(500, load_fixture("provider_flashback_500.json")))
+    assert error.message == "HTTP 500: Database connection failed"
 
 
 def test_html_body_on_200_is_bad_response_and_on_502_is_unavailable() -> None:
     html = "<html><body>Gateway</body></html>"
-    with pytest.raises(ProviderError) as ok_html:
-        interpret(ADAPTER, answer(200, None, html, "text/html"), secrets=[])
-    assert ok_html.value.reason is FailureReason.BAD_RESPONSE
-    assert "HTML" in ok_html.value.message
-    with pytest.raises(ProviderError) as gateway:
-        interpret(ADAPTER, answer(502, None, html, "text/html"), secrets=[])
-    assert gateway.value.reason is FailureReason.UNAVAILABLE
+    ok_html = interpret_error(ADAPTER, answer(200, None, html, "text/html"))
+    assert ok_html.reason is FailureReason.BAD_RESPONSE
+    assert "HTML" in ok_html.message
+    gateway = interpret_error(ADAPTER, answer(502, None, html, "text/html"))
+    assert gateway.reason is FailureReason.UNAVAILABLE
 
 
 def test_redirect_is_bad_response() -> None:
-    with pytest.raises(ProviderError) as caught:
-        interpret(ADAPTER, answer(302, None, ""), secrets=[])
-    assert caught.value.reason is FailureReason.BAD_RESPONSE
+    assert interpret_error(ADAPTER, answer(302, None, "")).reason is FailureReason.BAD_RESPONSE
 
 
 def test_secret_echoed_by_the_provider_is_redacted() -> None:
-    with pytest.raises(ProviderError) as caught:
-        interpret(ADAPTER, answer(400, {"message": "bad key sk-live-123"}), secrets=["sk-live-123"])
-    assert "sk-live-123" not in str(caught.value)
+    error = interpret_error(ADAPTER, answer(400, {"message": "bad key sk-live-123"}), secrets=["sk-live-123"])
+    assert "sk-live-123" not in str(error)
 
 
 JSON = json_values()
@@ -164,9 +233,4 @@ near_valid = st.fixed_dictionaries(
 @fuzz
 @given(body=JSON | near_valid)
 def test_fuzzed_json_gives_metrics_or_the_typed_provider_error(body: Any) -> None:
-    try:
-        metrics = ADAPTER.parse(body)
-    except ProviderError as error:
-        assert error.reason is FailureReason.BAD_RESPONSE
-    else:
-        assert all(isinstance(metric, QuotaMetric) for metric in metrics)
+    check_parse_contract(ADAPTER, body)

@@ -3,23 +3,19 @@
 from __future__ import annotations
 
 import copy
-import importlib.util
-import json
-from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import Phase, find, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
-from pydantic import SecretStr
 
-from shared.models import FailureReason, ProviderError, QuotaMetric
-from shared.providers import get_adapter, interpret
+from shared.models import FailureReason, QuotaMetric
 from shared.providers.onlyoffice import NAMES, OnlyofficeAdapter
 from tests.conftest import load_fixture
-from tests.fuzzing import answer, fuzz, json_values
+from tests.fuzzing import answer, assert_reaches_metrics, check_parse_contract, fuzz, json_values, mutated
+from tests.provider_contract import interpret_error, parse_error, rows
 
-REPO = Path(__file__).resolve().parents[2]
+ADAPTER = OnlyofficeAdapter()
 GIB = 1024**3
 
 # Every real quota-endpoint body in the samples.
@@ -31,18 +27,8 @@ REAL_BODIES = [
 ]
 
 
-def rows(metrics: list[QuotaMetric]) -> list[tuple[str, str, float, float | None, str, str | None]]:
-    return [(m.metric_id, m.name, m.used, m.limit, m.unit, m.period) for m in metrics]
-
-
 def parse(name: str) -> list[QuotaMetric]:
-    return OnlyofficeAdapter().parse(load_fixture(name))
-
-
-def refused(body: Any) -> ProviderError:
-    with pytest.raises(ProviderError) as caught:
-        OnlyofficeAdapter().parse(body)
-    return caught.value
+    return ADAPTER.parse(load_fixture(name))
 
 
 def titles(name: str) -> set[str]:
@@ -50,43 +36,16 @@ def titles(name: str) -> set[str]:
 
 
 # --- request facts ---------------------------------------------------------------------------
-
-
-def test_registry_finds_the_onlyoffice_adapter() -> None:
-    adapter = get_adapter("onlyoffice")
-    assert isinstance(adapter, OnlyofficeAdapter)
-    assert adapter.provider_id == "onlyoffice"
+# The registry, request and handler facts every provider shares are checked in test_provider_flashback.py;
+# these two are ONLYOFFICE's own reasons behind them.
 
 
 def test_portal_url_has_no_default_so_each_account_must_name_its_portal() -> None:
     assert OnlyofficeAdapter.default_base_url is None
 
 
-def test_request_is_get_payment_quota_with_bearer_key() -> None:
-    adapter = OnlyofficeAdapter()
-    assert adapter.endpoint_path == "/api/2.0/portal/payment/quota"
-    assert adapter.request_headers(SecretStr("k-123")) == {"Authorization": "Bearer k-123"}
-
-
 def test_request_never_asks_for_a_billing_refresh() -> None:
-    assert OnlyofficeAdapter().query_params() == {}
-
-
-def test_handler_differs_from_flashback_only_in_provider() -> None:
-    ours = (REPO / "functions" / "onlyoffice" / "app.py").read_text(encoding="utf-8").splitlines()
-    model = (REPO / "functions" / "flashback" / "app.py").read_text(encoding="utf-8").splitlines()
-    assert len(ours) == len(model)
-    changed = [(a, b) for a, b in zip(ours, model, strict=True) if a != b]
-    assert changed == [
-        (model[0].replace("Flashback", "ONLYOFFICE"), model[0]),
-        ('PROVIDER = "onlyoffice"', 'PROVIDER = "flashback"'),
-    ]
-    spec = importlib.util.spec_from_file_location("onlyoffice_handler", REPO / "functions" / "onlyoffice" / "app.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    assert module.PROVIDER == "onlyoffice"
-    assert callable(module.handler)
+    assert ADAPTER.query_params() == {}
 
 
 # --- sample bodies ---------------------------------------------------------------------------
@@ -148,7 +107,7 @@ def test_per_file_maximum_and_flags_are_never_metrics(fixture: str) -> None:
 
 
 def test_spec_example_with_placeholder_values_is_refused() -> None:
-    error = refused(load_fixture("onlyoffice_spec_example_QuotaWrapper.json"))
+    error = parse_error(ADAPTER, load_fixture("onlyoffice_spec_example_QuotaWrapper.json"))
     assert error.reason is FailureReason.BAD_RESPONSE
 
 
@@ -157,7 +116,7 @@ def test_spec_example_is_refused_for_its_feature_shape_even_with_a_real_envelope
     # type "some text") must be refused on its own too.
     body = copy.deepcopy(load_fixture("onlyoffice_spec_example_QuotaWrapper.json"))
     body["statusCode"] = 200
-    error = refused(body)
+    error = parse_error(ADAPTER, body)
     assert error.reason is FailureReason.BAD_RESPONSE
     assert "response.features.0" in error.message
 
@@ -172,7 +131,7 @@ def test_spec_example_is_refused_for_its_feature_shape_even_with_a_real_envelope
     ],
 )
 def test_body_from_another_endpoint_is_bad_response(fixture: str) -> None:
-    assert refused(load_fixture(fixture)).reason is FailureReason.BAD_RESPONSE
+    assert parse_error(ADAPTER, load_fixture(fixture)).reason is FailureReason.BAD_RESPONSE
 
 
 # --- edge cases ------------------------------------------------------------------------------
@@ -233,23 +192,22 @@ def test_free_backups_are_a_monthly_quota() -> None:
     ],
 )
 def test_off_schema_body_is_bad_response_naming_the_field(fixture: str, field: str) -> None:
-    error = refused(load_fixture(fixture))
+    error = parse_error(ADAPTER, load_fixture(fixture))
     assert error.reason is FailureReason.BAD_RESPONSE
     assert field in error.message
 
 
 def test_error_envelope_inside_http_200_is_bad_response_with_the_providers_words() -> None:
-    with pytest.raises(ProviderError) as caught:
-        interpret(OnlyofficeAdapter(), answer(200, load_fixture("edge_onlyoffice_error_in_200.json")), secrets=[])
-    assert caught.value.reason is FailureReason.BAD_RESPONSE
-    assert caught.value.status == 200
-    assert "statusCode 500" in caught.value.message
-    assert "Object reference not set" in caught.value.message
+    error = interpret_error(ADAPTER, answer(200, load_fixture("edge_onlyoffice_error_in_200.json")))
+    assert error.reason is FailureReason.BAD_RESPONSE
+    assert error.status == 200
+    assert "statusCode 500" in error.message
+    assert "Object reference not set" in error.message
 
 
 @pytest.mark.parametrize("body", [None, [], "ok", 3, {}, {"response": None}, {"response": {"features": None}}])
 def test_body_that_is_not_the_quota_wrapper_is_bad_response(body: Any) -> None:
-    assert refused(body).reason is FailureReason.BAD_RESPONSE
+    assert parse_error(ADAPTER, body).reason is FailureReason.BAD_RESPONSE
 
 
 # --- error statuses --------------------------------------------------------------------------
@@ -270,83 +228,38 @@ def test_body_that_is_not_the_quota_wrapper_is_bad_response(body: Any) -> None:
     ],
 )
 def test_error_status_decides_the_reason(status: int, fixture: str, reason: FailureReason) -> None:
-    with pytest.raises(ProviderError) as caught:
-        interpret(OnlyofficeAdapter(), answer(status, load_fixture(fixture)), secrets=[])
-    assert caught.value.reason is reason
-    assert caught.value.status == status
+    error = interpret_error(ADAPTER, answer(status, load_fixture(fixture)))
+    assert error.reason is reason  # interpret_error has checked error.status
 
 
 def test_guest_caller_403_is_auth_with_the_providers_message() -> None:
-    with pytest.raises(ProviderError) as caught:
-        interpret(OnlyofficeAdapter(), answer(403, load_fixture("provider_onlyoffice_403_guest.json")), secrets=[])
-    assert caught.value.reason is FailureReason.AUTH
-    assert caught.value.message == "HTTP 403: Access denied"
+    error = interpret_error(ADAPTER, answer(403, load_fixture("provider_onlyoffice_403_guest.json")))
+    assert error.reason is FailureReason.AUTH
+    assert error.message == "HTTP 403: Access denied"
 
 
 def test_401_with_an_empty_body_is_auth() -> None:
-    with pytest.raises(ProviderError) as caught:
-        interpret(OnlyofficeAdapter(), answer(401, None, text="", content_type=""), secrets=[])
-    assert caught.value.reason is FailureReason.AUTH
-    assert caught.value.message == "HTTP 401"
+    error = interpret_error(ADAPTER, answer(401, None, text="", content_type=""))
+    assert error.reason is FailureReason.AUTH
+    assert error.message == "HTTP 401"
 
 
 def test_html_from_a_proxy_with_502_is_unavailable() -> None:
-    with pytest.raises(ProviderError) as caught:
-        interpret(
-            OnlyofficeAdapter(),
-            answer(
-                502, None, text="<html><head><title>502 Bad Gateway</title></head></html>", content_type="text/html"
-            ),
-            secrets=[],
-        )
-    assert caught.value.reason is FailureReason.UNAVAILABLE
+    html = "<html><head><title>502 Bad Gateway</title></head></html>"
+    error = interpret_error(ADAPTER, answer(502, None, text=html, content_type="text/html"))
+    assert error.reason is FailureReason.UNAVAILABLE
 
 
 def test_html_with_200_is_bad_response() -> None:
-    with pytest.raises(ProviderError) as caught:
-        interpret(
-            OnlyofficeAdapter(),
-            answer(200, None, text="<!DOCTYPE html><html><body>Sign in</body></html>", content_type="text/html"),
-            secrets=[],
-        )
-    assert caught.value.reason is FailureReason.BAD_RESPONSE
-    assert "HTML" in caught.value.message
+    html = "<!DOCTYPE html><html><body>Sign in</body></html>"
+    error = interpret_error(ADAPTER, answer(200, None, text=html, content_type="text/html"))
+    assert error.reason is FailureReason.BAD_RESPONSE
+    assert "HTML" in error.message
 
 
 # --- fuzz ------------------------------------------------------------------------------------
 
 JSON = json_values(max_leaves=12)
-
-
-def slots(node: Any) -> list[tuple[Any, Any]]:
-    """Every (container, key) below the root: the places a mutation can hit."""
-    found: list[tuple[Any, Any]] = []
-    children = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else []
-    for key, child in children:
-        found.append((node, key))
-        found.extend(slots(child))
-    return found
-
-
-@st.composite
-def mutated(draw: st.DrawFn, valid: st.SearchStrategy[Any]) -> Any:
-    """A valid body with up to three slots deleted, replaced by any JSON, or turned into a string."""
-    body = draw(valid)
-    for _ in range(draw(st.integers(min_value=0, max_value=3))):
-        places = slots(body)
-        if not places:
-            break
-        container, key = draw(st.sampled_from(places))
-        action = draw(st.sampled_from(["delete", "replace", "stringify"]))
-        if action == "delete":
-            del container[key]
-        elif action == "replace":
-            container[key] = draw(JSON)
-        else:
-            container[key] = json.dumps(container[key])
-    return body
-
-
 AMOUNT = st.integers(min_value=0, max_value=2**53) | st.just(-1) | st.floats(min_value=0, max_value=1e15)
 TEXT = st.text(max_size=20)
 FEATURE_IDS = st.sampled_from([*NAMES, "file_size", "sso", "video_minutes"]) | st.text(min_size=1, max_size=12)
@@ -391,18 +304,12 @@ QUOTA = st.fixed_dictionaries(
 VALID = st.fixed_dictionaries(
     {"response": QUOTA, "status": st.just(0), "statusCode": st.just(200)}, optional={"count": st.integers()}
 )
-NEAR_VALID = mutated(VALID)
+NEAR_VALID = mutated(VALID, junk=JSON)
 
 
-def check_parse_contract(body: Any) -> None:
+def check_parse(body: Any) -> None:
     """parse() returns sound metrics or raises a bad_response ProviderError, nothing else."""
-    try:
-        metrics = OnlyofficeAdapter().parse(body)
-    except ProviderError as error:
-        assert error.reason is FailureReason.BAD_RESPONSE
-        return
-    assert isinstance(metrics, list)
-    assert all(isinstance(metric, QuotaMetric) for metric in metrics)
+    metrics = check_parse_contract(ADAPTER, body)
     ids = [metric.metric_id for metric in metrics]
     assert len(set(ids)) == len(ids)
     assert "file_size" not in ids
@@ -413,26 +320,19 @@ def check_parse_contract(body: Any) -> None:
 @fuzz
 @given(JSON)
 def test_arbitrary_json_gives_metrics_or_provider_error(body: Any) -> None:
-    check_parse_contract(body)
+    check_parse(body)
 
 
 @fuzz
 @given(NEAR_VALID)
 def test_near_valid_bodies_give_metrics_or_provider_error(body: Any) -> None:
-    check_parse_contract(body)
+    check_parse(body)
 
 
 def test_near_valid_strategy_reaches_bodies_with_metrics() -> None:
-    def has_metrics(body: Any) -> bool:
-        try:
-            return len(OnlyofficeAdapter().parse(body)) > 0
-        except ProviderError:
-            return False
-
-    # Generate only: the first hit is proof enough, shrinking it would only cost time.
-    find(NEAR_VALID, has_metrics, settings=settings(max_examples=2000, database=None, phases=[Phase.generate]))
+    assert_reaches_metrics(ADAPTER, NEAR_VALID)
 
 
 def test_feature_of_an_unknown_type_is_skipped_not_refused() -> None:
     # DocSpace may add feature types; a scalar value of a new type is tolerated and not read as a quota.
-    assert OnlyofficeAdapter().parse(load_fixture("edge_onlyoffice_unknown_type.json")) == []
+    assert ADAPTER.parse(load_fixture("edge_onlyoffice_unknown_type.json")) == []

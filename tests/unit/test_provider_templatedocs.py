@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import event, given
+from hypothesis import given
 from hypothesis import strategies as st
-from pydantic import SecretStr
 
-from shared.models import FailureReason, ProviderError, QuotaMetric
-from shared.providers import get_adapter, interpret
+from shared.models import FailureReason, QuotaMetric
+from shared.providers import interpret
 from shared.providers.templatedocs import TemplateDocsAdapter
 from tests.conftest import FIXTURES, load_fixture
-from tests.fuzzing import answer, fuzz, json_values
+from tests.fuzzing import answer, check_parse_contract, fuzz, json_values, perturbed
+from tests.provider_contract import interpret_error, parse_error
 
 ADAPTER = TemplateDocsAdapter()
 SAMPLE_FILES = sorted(path.name for path in FIXTURES.glob("provider_templatedocs_*.json"))
@@ -24,28 +23,7 @@ def parse(name: str) -> list[QuotaMetric]:
     return ADAPTER.parse(load_fixture(name))
 
 
-# --- the adapter's facts ---------------------------------------------------------------------------
-
-
-def test_registry_finds_templatedocs_adapter() -> None:
-    adapter = get_adapter("templatedocs")
-    assert isinstance(adapter, TemplateDocsAdapter)
-    assert adapter.provider_id == "templatedocs"
-
-
-def test_request_goes_to_account_quotas_with_a_bearer_key() -> None:
-    assert TemplateDocsAdapter.default_base_url == "https://templatedocs.io/api"
-    assert TemplateDocsAdapter.endpoint_path == "/v1/account/quotas"
-    assert ADAPTER.request_headers(SecretStr("k-123")) == {"Authorization": "Bearer k-123"}
-    assert ADAPTER.query_params() == {}
-
-
-def test_handler_differs_from_flashback_handler_only_in_provider_id() -> None:
-    functions = Path(__file__).parents[2] / "functions"
-    flashback = (functions / "flashback" / "app.py").read_text()
-    templatedocs = (functions / "templatedocs" / "app.py").read_text()
-    assert templatedocs.lower().replace("templatedocs", "flashback") == flashback.lower()
-    assert 'PROVIDER = "templatedocs"' in templatedocs
+# The registry, request and handler facts every provider shares are checked in test_provider_flashback.py.
 
 
 # --- the provider's sample bodies ------------------------------------------------------------------
@@ -76,17 +54,15 @@ def test_sample_metrics_have_no_reset_time_or_details() -> None:
 
 
 def test_sample_401_body_is_auth_with_the_provider_message() -> None:
-    with pytest.raises(ProviderError) as caught:
-        interpret(ADAPTER, answer(401, load_fixture("provider_templatedocs_401.json")), secrets=[])
-    assert caught.value.reason is FailureReason.AUTH
-    assert caught.value.message == "HTTP 401: Invalid or missing API key"
+    error = interpret_error(ADAPTER, answer(401, load_fixture("provider_templatedocs_401.json")))
+    assert error.reason is FailureReason.AUTH
+    assert error.message == "HTTP 401: Invalid or missing API key"
 
 
 def test_sample_429_body_is_rate_limited() -> None:
-    with pytest.raises(ProviderError) as caught:
-        interpret(ADAPTER, answer(429, load_fixture("provider_templatedocs_429.json")), secrets=[])
-    assert caught.value.reason is FailureReason.RATE_LIMITED
-    assert caught.value.message == "HTTP 429: Rate limit exceeded"
+    error = interpret_error(ADAPTER, answer(429, load_fixture("provider_templatedocs_429.json")))
+    assert error.reason is FailureReason.RATE_LIMITED
+    assert error.message == "HTTP 429: Rate limit exceeded"
 
 
 # --- edge bodies -----------------------------------------------------------------------------------
@@ -115,10 +91,9 @@ INVALID_BODIES: dict[str, dict[str, Any]] = load_fixture("edge_templatedocs_inva
 
 @pytest.mark.parametrize("case", sorted(INVALID_BODIES))
 def test_body_off_the_documented_schema_is_bad_response_naming_the_field(case: str) -> None:
-    with pytest.raises(ProviderError) as caught:
-        ADAPTER.parse(INVALID_BODIES[case]["body"])
-    assert caught.value.reason is FailureReason.BAD_RESPONSE
-    assert INVALID_BODIES[case]["names"] in caught.value.message
+    error = parse_error(ADAPTER, INVALID_BODIES[case]["body"])
+    assert error.reason is FailureReason.BAD_RESPONSE
+    assert INVALID_BODIES[case]["names"] in error.message
 
 
 # --- error answers through interpret() -------------------------------------------------------------
@@ -141,33 +116,27 @@ ERROR_BODIES: dict[str, Any] = load_fixture("edge_templatedocs_error_bodies.json
 )
 def test_error_status_maps_to_reason_with_the_provider_message(status: int, reason: FailureReason) -> None:
     body = ERROR_BODIES[str(status)]
-    with pytest.raises(ProviderError) as caught:
-        interpret(ADAPTER, answer(status, body), secrets=[])
-    assert caught.value.reason is reason
-    assert caught.value.status == status
-    assert caught.value.message == f"HTTP {status}: {body['error']['message']}"
+    error = interpret_error(ADAPTER, answer(status, body))
+    assert error.reason is reason  # interpret_error has checked error.status
+    assert error.message == f"HTTP {status}: {body['error']['message']}"
 
 
 def test_402_quota_exceeded_is_no_subscription_carrying_the_provider_message() -> None:
-    with pytest.raises(ProviderError) as caught:
-        interpret(ADAPTER, answer(402, ERROR_BODIES["402"]), secrets=[])
-    assert caught.value.reason is FailureReason.NO_SUBSCRIPTION
-    assert "Quota exceeded: upgrade your plan or buy credits" in caught.value.message
+    error = interpret_error(ADAPTER, answer(402, ERROR_BODIES["402"]))
+    assert error.reason is FailureReason.NO_SUBSCRIPTION
+    assert "Quota exceeded: upgrade your plan or buy credits" in error.message
 
 
 def test_html_200_is_bad_response() -> None:
     html = "<!doctype html><html><body>Sign in</body></html>"
-    with pytest.raises(ProviderError) as caught:
-        interpret(ADAPTER, answer(200, None, html, "text/html; charset=utf-8"), secrets=[])
-    assert caught.value.reason is FailureReason.BAD_RESPONSE
-    assert caught.value.status == 200
+    error = interpret_error(ADAPTER, answer(200, None, html, "text/html; charset=utf-8"))
+    assert error.reason is FailureReason.BAD_RESPONSE
+    assert error.status == 200
 
 
 def test_html_500_from_a_proxy_is_unavailable() -> None:
     html = "<html><body><h1>500 Internal Server Error</h1></body></html>"
-    with pytest.raises(ProviderError) as caught:
-        interpret(ADAPTER, answer(500, None, html, "text/html"), secrets=[])
-    assert caught.value.reason is FailureReason.UNAVAILABLE
+    assert interpret_error(ADAPTER, answer(500, None, html, "text/html")).reason is FailureReason.UNAVAILABLE
 
 
 def test_sample_body_through_interpret_gives_metrics() -> None:
@@ -181,10 +150,6 @@ KNOWN_KEYS = ["allocated", "remaining", "subscriptions", "credits", "total", "do
 KEYS = st.sampled_from(KNOWN_KEYS) | st.text(max_size=10)
 
 JSON = json_values(max_leaves=30, keys=KEYS)
-SMALL_JSON = json_values(max_leaves=6, keys=KEYS)
-# Values that sit near the documented ones: zero, a wrong sign, huge, fractional, a number as text.
-NEAR_SCALARS = st.sampled_from([None, True, 0, -1, 0.5, 1e308, -1e-9, "", "10", 2**64])
-ROLL = st.integers(0, 99)
 VALID_BODIES = [
     load_fixture(name)
     for name in [
@@ -193,47 +158,19 @@ VALID_BODIES = [
         "edge_templatedocs_totals_only.json",
     ]
 ]
-
-
-def mutate(draw: st.DrawFn, value: Any) -> Any:
-    """The value with a few random changes: nodes replaced, keys dropped or added, list items dropped."""
-    roll = draw(ROLL)
-    if roll < 3:
-        return draw(SMALL_JSON)
-    if roll < 8:
-        return draw(NEAR_SCALARS)
-    if isinstance(value, dict):
-        out = {key: mutate(draw, item) for key, item in value.items() if draw(ROLL) >= 4}
-        if roll < 12:
-            out[draw(KEYS)] = draw(SMALL_JSON)
-        return out
-    if isinstance(value, int | float) and not isinstance(value, bool) and roll < 30:
-        return draw(st.integers(0, 5000) | st.floats(0, 5000))  # still valid, but new numbers
-    return value
-
-
-@st.composite
-def near_valid_bodies(draw: st.DrawFn) -> Any:
-    return mutate(draw, draw(st.sampled_from(VALID_BODIES)))
-
-
-def parse_outcome(body: Any) -> list[QuotaMetric] | ProviderError:
-    try:
-        return ADAPTER.parse(body)
-    except ProviderError as error:  # anything else escapes and fails the test
-        return error
+# Values that sit near the documented ones: zero, a wrong sign, huge, fractional, a number as text.
+NEAR_SCALARS = st.sampled_from([None, True, 0, -1, 0.5, 1e308, -1e-9, "", "10", 2**64])
+NEAR_VALID = perturbed(
+    st.sampled_from(VALID_BODIES),
+    keys=KEYS,
+    near_scalars=NEAR_SCALARS,
+    near_percent=5,
+    numbers=st.integers(0, 5000) | st.floats(0, 5000),
+)
 
 
 def assert_metrics_or_bad_response(body: Any) -> None:
-    metrics = parse_outcome(body)
-    if isinstance(metrics, ProviderError):
-        event("bad_response")
-        assert metrics.reason is FailureReason.BAD_RESPONSE
-        return
-    event(f"{len(metrics)} metrics")
-    assert isinstance(metrics, list)
-    for metric in metrics:
-        assert isinstance(metric, QuotaMetric)
+    for metric in check_parse_contract(ADAPTER, body):
         assert metric.limit is not None
         assert metric.limit > 0  # a metric the plan does not offer is skipped
         assert 0 <= metric.used <= metric.limit
@@ -246,6 +183,6 @@ def test_arbitrary_json_gives_metrics_or_bad_response(body: Any) -> None:
 
 
 @fuzz
-@given(near_valid_bodies())
+@given(NEAR_VALID)
 def test_near_valid_body_gives_metrics_or_bad_response(body: Any) -> None:
     assert_metrics_or_bad_response(body)
