@@ -32,7 +32,6 @@ import io
 import json
 import logging
 import os
-import re
 import secrets
 import signal
 import sys
@@ -55,6 +54,7 @@ from infra.local_stack import (
     load_template,
 )
 from infra.simulator import ACCOUNTS, TICKS, ProviderSimulator, SlackReceiver, tick_notes
+from infra.template import ACCOUNT_ID, REGION, Resolver, Unresolved
 from infra.terminal import (
     Console,
     StatusRow,
@@ -76,20 +76,11 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
 DEFAULT_STATE_DIR = REPO_ROOT / ".local"
-REGION = "us-east-1"
-ACCOUNT_ID = "123456789012"  # moto's default account
 TABLE_NAME = "quota-sentinel-state"
 TOPIC_NAME = "quota-sentinel-alerts"
 DEFAULT_TIMEOUT_SECONDS = 60.0
 # What a provider function's environment may hold from the contract; the CLI sets these itself.
 CONTRACT_SOURCES = ("STATE_TABLE_NAME", "ALERT_TOPIC_ARN", "ACCOUNTS", "ACCOUNTS_PARAMETER")
-PSEUDO_PARAMETERS = {
-    "AWS::AccountId": ACCOUNT_ID,
-    "AWS::Partition": "aws",
-    "AWS::Region": REGION,
-    "AWS::StackName": "quota-sentinel",
-    "AWS::URLSuffix": "amazonaws.com",
-}
 
 
 class ExitStatus(IntEnum):
@@ -279,22 +270,12 @@ def ensure_table(console: Console) -> None:
 # ---------------------------------------------------------------------------------------- the template
 
 
-class Unresolved(Exception):
-    """An intrinsic function that has no local value."""
-
-
 class TemplateView:
     """template.yaml, read defensively: what cannot be read or resolved locally falls back to defaults."""
 
     def __init__(self, template: Mapping[str, Any], refs: Mapping[str, str]) -> None:
         self.template = template
-        parameters = self._section("Parameters")
-        self.values = {
-            name: str(spec["Default"])
-            for name, spec in parameters.items()
-            if isinstance(spec, dict) and "Default" in spec
-        }
-        self.values |= PSEUDO_PARAMETERS | dict(refs)
+        self.resolver = Resolver(template, refs=refs, region=REGION)
         self.notes: list[str] = []
 
     @classmethod
@@ -323,81 +304,15 @@ class TemplateView:
         spec = self._section("Parameters").get(name)
         return str(spec["Default"]) if isinstance(spec, dict) and spec.get("Default") not in (None, "") else fallback
 
-    # -- intrinsic functions
-
-    def resolve(self, value: Any) -> Any:
-        if isinstance(value, list):
-            return [self.resolve(item) for item in value]
-        if not isinstance(value, dict):
-            return value
-        if len(value) == 1:
-            ((name, argument),) = value.items()
-            if name == "Ref" or name.startswith("Fn::"):
-                return self._intrinsic(name, argument)
-        return {key: self.resolve(item) for key, item in value.items()}
-
-    def _lookup(self, name: str) -> str:
-        if name not in self.values:
-            raise Unresolved(name)
-        return self.values[name]
-
-    def _intrinsic(self, name: str, argument: Any) -> Any:
-        if name == "Ref":
-            return self._lookup(str(argument))
-        if name == "Fn::If":
-            condition, if_true, if_false = argument
-            return self.resolve(if_true if self.condition(str(condition)) else if_false)
-        if name == "Fn::FindInMap":
-            mapping, first, second = (str(self.resolve(part)) for part in argument)
-            return self.resolve(self._section("Mappings")[mapping][first][second])
-        if name == "Fn::Sub" and isinstance(argument, str):
-            return re.sub(r"\$\{([^}!]+)\}", lambda match: self._lookup(match[1]), argument)
-        if name == "Fn::Join":
-            separator, parts = argument
-            return str(separator).join(str(self.resolve(part)) for part in parts)
-        raise Unresolved(name)
-
-    def condition(self, name: str) -> bool:
-        conditions = self._section("Conditions")
-        if name not in conditions:
-            raise Unresolved(f"Condition {name}")
-        return self._evaluate(conditions[name])
-
-    def _evaluate(self, expression: Any) -> bool:
-        if not (isinstance(expression, dict) and len(expression) == 1):
-            raise Unresolved("condition")
-        ((name, argument),) = expression.items()
-        if name == "Fn::Equals":
-            return str(self.resolve(argument[0])) == str(self.resolve(argument[1]))
-        if name == "Fn::Not":
-            return not self._evaluate(argument[0])
-        if name == "Fn::And":
-            return all(self._evaluate(part) for part in argument)
-        if name == "Fn::Or":
-            return any(self._evaluate(part) for part in argument)
-        if name == "Condition":
-            return self.condition(str(argument))
-        raise Unresolved(name)
-
     # -- what the CLI needs
 
     def function_environment(self, logical_id: str) -> dict[str, str]:
         """Globals.Function and the function's own Environment.Variables, resolved; unresolvable ones left out."""
-        globals_section = self._section("Globals").get("Function")
-        sources = [globals_section if isinstance(globals_section, dict) else {}, self.properties(logical_id)]
-        environment: dict[str, str] = {}
-        for source in sources:
-            variables = (source.get("Environment") or {}).get("Variables") or {}
-            for name, value in variables.items() if isinstance(variables, dict) else ():
-                try:
-                    resolved = self.resolve(value)
-                except (Unresolved, KeyError, TypeError, ValueError):
-                    self.notes.append(f"{logical_id}: {name} has no local value; left unset")
-                    continue
-                if isinstance(resolved, bool):
-                    resolved = str(resolved).lower()
-                environment[str(name)] = str(resolved)
-        return environment
+
+        def left_unset(name: str, _error: Unresolved) -> None:
+            self.notes.append(f"{logical_id}: {name} has no local value; left unset")
+
+        return self.resolver.function_environment(logical_id, on_unresolved=left_unset)
 
     def function_timeout(self, logical_id: str) -> float:
         globals_section = self._section("Globals").get("Function")
@@ -413,8 +328,8 @@ class TemplateView:
         if raw is None:
             return None
         try:
-            policy = self.resolve(raw)
-        except (Unresolved, KeyError, TypeError, ValueError):
+            policy = self.resolver.resolve(raw)
+        except Unresolved:
             self.notes.append(f"{where}: filter policy has no local value; no filter")
             return None
         return policy if isinstance(policy, dict) else None
@@ -450,8 +365,8 @@ class TemplateView:
         """The attributes moto supports; the KMS key is left out (no KMS locally)."""
         display_name = self.properties(logical_id).get("DisplayName")
         try:
-            resolved = self.resolve(display_name) if display_name is not None else None
-        except (Unresolved, KeyError, TypeError, ValueError):
+            resolved = self.resolver.resolve(display_name) if display_name is not None else None
+        except Unresolved:
             resolved = None
         return {"DisplayName": str(resolved)} if resolved else {}
 

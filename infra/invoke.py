@@ -24,7 +24,6 @@ import json
 import logging
 import os
 import platform
-import re
 import shutil
 import subprocess
 import sys
@@ -41,12 +40,12 @@ import boto3
 
 from infra.local_stack import REPO_ROOT, create_table_from_template, load_template, running_local_stack
 from infra.runtime_api import RuntimeApi
+from infra.template import ACCOUNT_ID, Resolver, Unresolved, function_variables
 
 HOST_BUILD_DIR = REPO_ROOT / "build" / "host"
 RIC_PYTHON = REPO_ROOT / ".venv-ric" / "bin" / "python"
 ENV_FILE = REPO_ROOT / "infra" / "env.json"
 SAMPLE_RESPONSES = REPO_ROOT / "tests" / "fixtures" / "providers"
-ACCOUNT_ID = "123456789012"  # moto's default account
 STARTUP_SECONDS = 20.0  # interpreter start and imports, on top of the function's timeout
 LOCAL_NAMES = {
     "StateTable": "quota-sentinel-state",
@@ -54,12 +53,6 @@ LOCAL_NAMES = {
     "OpsTopic": "quota-sentinel-ops",
 }
 LOCAL_API_KEY = "local-demo-key"
-PSEUDO_PARAMETERS = {
-    "AWS::AccountId": ACCOUNT_ID,
-    "AWS::Partition": "aws",
-    "AWS::StackName": "quota-sentinel",
-    "AWS::URLSuffix": "amazonaws.com",
-}
 
 
 # ---------------------------------------------------------------------------------------- the template
@@ -94,10 +87,6 @@ def function_specs(template: Mapping[str, Any]) -> dict[str, FunctionSpec]:
             continue
         properties = {**defaults, **resource.get("Properties", {})}
         layers = [*defaults.get("Layers", []), *resource.get("Properties", {}).get("Layers", [])]
-        variables = {
-            **defaults.get("Environment", {}).get("Variables", {}),
-            **resource.get("Properties", {}).get("Environment", {}).get("Variables", {}),
-        }
         specs[logical_id] = FunctionSpec(
             logical_id=logical_id,
             code_uri=str(properties["CodeUri"]),
@@ -105,7 +94,7 @@ def function_specs(template: Mapping[str, Any]) -> dict[str, FunctionSpec]:
             timeout=int(properties.get("Timeout", 3)),
             memory=int(properties.get("MemorySize", 128)),
             layers=tuple(layer["Ref"] for layer in layers),
-            environment=variables,
+            environment=function_variables(template, logical_id),
         )
     return specs
 
@@ -124,57 +113,6 @@ def makefile_builds(template: Mapping[str, Any]) -> list[tuple[str, Path, Path]]
     return builds
 
 
-class Resolver:
-    """Resolves the intrinsic functions a function's environment uses: Ref, Fn::If, Fn::Sub, Fn::FindInMap."""
-
-    def __init__(self, template: Mapping[str, Any], refs: Mapping[str, str], region: str) -> None:
-        parameters = template.get("Parameters", {})
-        self.values = {name: str(spec.get("Default", "")) for name, spec in parameters.items()}
-        self.values |= {**PSEUDO_PARAMETERS, "AWS::Region": region, **refs}
-        self.conditions = template.get("Conditions", {})
-        self.mappings = template.get("Mappings", {})
-
-    def __call__(self, value: Any) -> Any:
-        if isinstance(value, list):
-            return [self(item) for item in value]
-        if not (isinstance(value, dict) and len(value) == 1):
-            return value
-        ((name, argument),) = value.items()
-        if name == "Ref":
-            return self._lookup(argument)
-        if name == "Fn::If":
-            condition, if_true, if_false = argument
-            return self(if_true if self.condition(condition) else if_false)
-        if name == "Fn::Sub" and isinstance(argument, str):
-            return re.sub(r"\$\{([^}!]+)\}", lambda match: str(self._lookup(match[1])), argument)
-        if name == "Fn::FindInMap":
-            mapping, first, second = (self(part) for part in argument)
-            return self.mappings[mapping][first][second]
-        raise ValueError(f"{name} cannot be resolved for a local invoke; set the variable in {ENV_FILE.name}")
-
-    def _lookup(self, name: str) -> Any:
-        if name not in self.values:
-            raise ValueError(f"Ref {name} cannot be resolved for a local invoke; set the variable in {ENV_FILE.name}")
-        return self.values[name]
-
-    def condition(self, name: str) -> bool:
-        return self._evaluate(self.conditions[name])
-
-    def _evaluate(self, expression: Any) -> bool:
-        ((name, argument),) = expression.items()
-        if name == "Fn::Equals":
-            return str(self(argument[0])) == str(self(argument[1]))
-        if name == "Fn::Not":
-            return not self._evaluate(argument[0])
-        if name == "Fn::And":
-            return all(self._evaluate(part) for part in argument)
-        if name == "Fn::Or":
-            return any(self._evaluate(part) for part in argument)
-        if name == "Condition":
-            return self.condition(argument)
-        raise ValueError(f"condition function {name} is not supported locally")
-
-
 def function_environment(
     spec: FunctionSpec,
     template: Mapping[str, Any],
@@ -188,9 +126,12 @@ def function_environment(
     As in ``sam local invoke``, env.json overrides only variables that the template declares: its
     ``Parameters`` entry applies to every function, an entry named after the function to that one.
     """
-    resolver = Resolver(template, refs, region)
-    resolver.values.update(parameters or {})
-    environment = {name: str(resolver(value)) for name, value in spec.environment.items()}
+    try:
+        environment = Resolver(template, parameters, refs, region).environment(spec.environment)
+    except Unresolved as error:
+        raise Unresolved(
+            f"{spec.logical_id}: {error}; for a local invoke, set the variable in {ENV_FILE.name}"
+        ) from error
     if env_file is not None and env_file.exists():
         overrides = json.loads(env_file.read_text())
         for source in (overrides.get("Parameters", {}), overrides.get(spec.logical_id, {})):

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from infra.local_stack import load_template
+from infra.template import Resolver
 from shared.models import Alert, AlertDocument, AlertKind, Level
 from shared.notify import AlertPublisher
 from tests.integration.conftest import Aws
@@ -21,22 +22,10 @@ pytestmark = pytest.mark.integration
 SEVERITIES = [Level.OK, Level.WARNING, Level.CRITICAL, Level.EXHAUSTED]
 
 
-def _resolve(value: Any, template: dict[str, Any], parameters: dict[str, str]) -> Any:
-    """Resolve !Ref to a parameter and !FindInMap, the two intrinsics filter policies use."""
-    if isinstance(value, dict) and set(value) == {"Ref"}:
-        return parameters[value["Ref"]]
-    if isinstance(value, dict) and set(value) == {"Fn::FindInMap"}:
-        name, first, second = (_resolve(part, template, parameters) for part in value["Fn::FindInMap"])
-        return template["Mappings"][name][first][second]
-    if isinstance(value, dict):
-        return {key: _resolve(item, template, parameters) for key, item in value.items()}
-    return value
-
-
 def channel_filter_policies(minimum: str) -> dict[str, dict[str, Any]]:
     """The email and Slack filter policies of the template, for a minimum severity on both."""
     template = load_template()
-    parameters = {"EmailMinSeverity": minimum, "SlackMinSeverity": minimum}
+    resolver = Resolver(template, parameters={"EmailMinSeverity": minimum, "SlackMinSeverity": minimum})
     resources = template["Resources"]
     email = resources["AlertEmailSubscription"]["Properties"]["FilterPolicy"]
     [slack] = [
@@ -44,7 +33,7 @@ def channel_filter_policies(minimum: str) -> dict[str, dict[str, Any]]:
         for event in resources["SlackNotifierFunction"]["Properties"]["Events"].values()
         if event["Type"] == "SNS" and event["Properties"]["Topic"] == {"Ref": "AlertTopic"}
     ]
-    return {"email": _resolve(email, template, parameters), "slack": _resolve(slack, template, parameters)}
+    return {"email": resolver.resolve(email), "slack": resolver.resolve(slack)}
 
 
 def document_of_severity(severity: Level) -> AlertDocument:
