@@ -126,17 +126,20 @@ def function_environment(
     As in ``sam local invoke``, env.json overrides only variables that the template declares: its
     ``Parameters`` entry applies to every function, an entry named after the function to that one.
     """
+    overridden: dict[str, str] = {}
+    if env_file is not None and env_file.exists():
+        overrides = json.loads(env_file.read_text())
+        for source in (overrides.get("Parameters", {}), overrides.get(spec.logical_id, {})):
+            overridden.update({name: str(value) for name, value in source.items() if name in spec.environment})
+    # What env.json sets need not resolve locally: that is how a user supplies what the template cannot.
+    declared = {name: value for name, value in spec.environment.items() if name not in overridden}
     try:
-        environment = Resolver(template, parameters, refs, region).environment(spec.environment)
+        environment = Resolver(template, parameters, refs, region).environment(declared)
     except Unresolved as error:
         raise Unresolved(
             f"{spec.logical_id}: {error}; for a local invoke, set the variable in {ENV_FILE.name}"
         ) from error
-    if env_file is not None and env_file.exists():
-        overrides = json.loads(env_file.read_text())
-        for source in (overrides.get("Parameters", {}), overrides.get(spec.logical_id, {})):
-            environment.update({name: str(value) for name, value in source.items() if name in environment})
-    return environment
+    return {**environment, **overridden}
 
 
 # ---------------------------------------------------------------------------------------- host build
