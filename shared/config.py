@@ -10,7 +10,9 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
+import threading
 from collections.abc import Mapping
+from types import ModuleType
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
@@ -252,9 +254,34 @@ def tracing_enabled(environ: Mapping[str, str] | None = None) -> bool:
     return env.get("POWERTOOLS_TRACE_DISABLED", "true").lower() == "false"
 
 
+# boto3's default session is not thread-safe: code that creates a client on it from a worker thread holds this.
+DEFAULT_SESSION_LOCK = threading.Lock()
+
+
+def _parameters(kind: str) -> ModuleType:
+    """Powertools Parameters, with its default ``kind`` provider ("ssm" or "secrets") created once, under a lock.
+
+    Powertools creates a default provider on first use, without a lock and on a new boto3 Session: accounts
+    checked concurrently would each build one (a client apiece, whose caches then overwrite each other), and
+    every new Session loads botocore's data files again. Here the provider's client comes from boto3's default
+    session, which the DynamoDB client has already loaded.
+    """
+    import boto3
+    from aws_lambda_powertools.utilities import parameters
+    from aws_lambda_powertools.utilities.parameters.constants import DEFAULT_PROVIDERS
+
+    with DEFAULT_SESSION_LOCK:
+        if kind not in DEFAULT_PROVIDERS:
+            if kind == "ssm":
+                DEFAULT_PROVIDERS[kind] = parameters.SSMProvider(boto3_client=boto3.client("ssm"))
+            else:
+                DEFAULT_PROVIDERS[kind] = parameters.SecretsProvider(boto3_client=boto3.client("secretsmanager"))
+    return parameters
+
+
 def load_accounts_parameter(name: str) -> list[AccountConfig]:
     """Read the accounts JSON from SSM (decrypted, cached) and validate it."""
-    from aws_lambda_powertools.utilities import parameters
+    parameters = _parameters("ssm")
 
     try:
         raw = parameters.get_parameter(name, decrypt=True, max_age=SECRET_CACHE_SECONDS)
@@ -299,8 +326,7 @@ def resolve_api_key(ref: ApiKeyRef, environ: Mapping[str, str]) -> SecretStr:
             raise SecretUnavailable(f"{ref.describe()} is not set", permanent=True)
         return SecretStr(value)
 
-    from aws_lambda_powertools.utilities import parameters
-
+    parameters = _parameters("ssm" if isinstance(ref, SsmKey) else "secrets")
     try:
         if isinstance(ref, SsmKey):
             value = parameters.get_parameter(ref.ssm, decrypt=True, max_age=SECRET_CACHE_SECONDS)
@@ -341,7 +367,7 @@ def load_slack_settings(environ: Mapping[str, str] | None = None) -> SlackNotifi
 
 def read_webhook_url(parameter_name: str) -> SecretStr:
     """The Slack webhook URL from an SSM SecureString (cached). Errors never show the URL."""
-    from aws_lambda_powertools.utilities import parameters
+    parameters = _parameters("ssm")
 
     try:
         value = parameters.get_parameter(parameter_name, decrypt=True, max_age=SECRET_CACHE_SECONDS)

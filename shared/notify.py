@@ -16,6 +16,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from shared.config import DEFAULT_SESSION_LOCK
 from shared.messages import email_body, email_subject
 from shared.models import AlertDocument
 
@@ -50,7 +51,16 @@ def message_bodies(document: AlertDocument) -> str:
 class AlertPublisher:
     def __init__(self, topic_arn: str, client: SNSClient | None = None) -> None:
         self.topic_arn = topic_arn
-        self.client = client or default_client()
+        self._client = client
+
+    @property
+    def client(self) -> SNSClient:
+        """Created on the first publish: a steady-state run publishes nothing and needs no SNS client."""
+        if self._client is None:
+            with DEFAULT_SESSION_LOCK:  # accounts publish from several threads
+                if self._client is None:
+                    self._client = default_client()
+        return self._client
 
     def publish(self, document: AlertDocument) -> str:
         """Publish one alert document; returns the SNS message id."""
