@@ -26,6 +26,7 @@ from typing import Any
 
 from bench.world import SCHEDULED_EVENT, VARIANTS_DIR, World, median
 from infra.invoke import RIC_PYTHON
+from infra.local_stack import stop_process
 from infra.runtime_api import RuntimeApi
 
 WARM_INVOKES = 3
@@ -73,16 +74,6 @@ def _hwm_kib(pid: int) -> int:
     return next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:")), 0)
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
 def _summary_ok(payload: Any) -> bool:
     accounts = payload.get("accounts", []) if isinstance(payload, dict) else []
     return bool(accounts) and all(account.get("ok") for account in accounts)
@@ -124,7 +115,7 @@ def cold_sample(world: World, variant: str) -> ColdSample:
             hwm = _hwm_kib(process.pid)
             cpu_warm = (_cpu_seconds(process.pid) - cpu_cold) / WARM_INVOKES
         finally:
-            _stop(process)
+            stop_process(process)
             reader.join(timeout=5)
     if not ok:
         tail = bytes(output[-2000:]).decode(errors="replace")

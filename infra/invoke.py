@@ -38,7 +38,7 @@ from typing import Any
 
 import boto3
 
-from infra.local_stack import REPO_ROOT, create_table_from_template, load_template, running_local_stack
+from infra.local_stack import REPO_ROOT, create_table_from_template, load_template, running_local_stack, stop_process
 from infra.runtime_api import RuntimeApi
 from infra.template import ACCOUNT_ID, Resolver, Unresolved, function_variables
 
@@ -407,16 +407,6 @@ def _collect_output(stream: Any, lines: list[str], echo: Callable[[str], None] |
             echo(line)
 
 
-def _stop(process: subprocess.Popen[str]) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
 def invoke(
     function_id: str,
     event: Any,
@@ -454,14 +444,14 @@ def invoke(
             stderr=subprocess.STDOUT,
             text=True,
         )
-        cleanup.callback(_stop, process)
+        cleanup.callback(stop_process, process)
         lines: list[str] = []
         reader = threading.Thread(target=_collect_output, args=(process.stdout, lines, echo), daemon=True)
         reader.start()
         request_id = api.submit(json.dumps(event).encode())
         outcome = api.wait(request_id, spec.timeout + STARTUP_SECONDS, alive=lambda: process.poll() is None)
         seconds = time.monotonic() - started
-        _stop(process)
+        stop_process(process)
         reader.join(timeout=5)
         if outcome is None:
             kind = "exited" if process.poll() not in (None, -15) else "timeout"

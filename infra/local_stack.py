@@ -43,6 +43,17 @@ def _wait_for_port(port: int, timeout: float, process: subprocess.Popen[bytes] |
     raise TimeoutError(f"nothing listening on {LOOPBACK}:{port} after {timeout}s")
 
 
+def stop_process(process: subprocess.Popen[Any], timeout: float = 5) -> None:
+    """Terminate a child process, and kill it if it does not exit in time."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 class DynamoDBLocal:
     """DynamoDB Local on a loopback port: in memory, or keeping its data in ``db_path``."""
 
@@ -81,13 +92,8 @@ class DynamoDBLocal:
         return self
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        if self.process is not None:
+            stop_process(self.process, timeout=10)
         self.process = None
 
 
