@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from infra.local_stack import REPO_ROOT
+from local import REPO_ROOT
 from shared import observability, runner
 from shared.providers import PROVIDER_IDS
 
