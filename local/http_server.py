@@ -46,10 +46,14 @@ class _Server(ThreadingHTTPServer):
 
 
 class LoopbackServer:
-    """An HTTP server on a free loopback port, served by a daemon thread; ``start`` then ``stop``."""
+    """An HTTP server on a free loopback port, served by a daemon thread; ``start`` then ``stop``.
+
+    The socket is bound on ``start``, so a subclass's logic can be tested without one.
+    """
 
     def __init__(self, handler: type[BaseHTTPRequestHandler]) -> None:
-        self._server = self.make_server(handler)
+        self._handler = handler
+        self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
     def make_server(self, handler: type[BaseHTTPRequestHandler]) -> ThreadingHTTPServer:
@@ -57,6 +61,8 @@ class LoopbackServer:
 
     @property
     def port(self) -> int:
+        if self._server is None:
+            raise RuntimeError(f"{type(self).__name__} is not started")
         return int(self._server.server_address[1])
 
     @property
@@ -64,16 +70,20 @@ class LoopbackServer:
         return f"http://{LOOPBACK}:{self.port}"
 
     def start(self) -> Self:
+        self._server = self.make_server(self._handler)
         self._thread = threading.Thread(target=self._server.serve_forever, name=type(self).__name__, daemon=True)
         self._thread.start()
         return self
 
     def stop(self) -> None:
+        if self._server is None:
+            return
         if self._thread is not None:
             self._server.shutdown()
             self._thread.join(timeout=5)
             self._thread = None
         self._server.server_close()
+        self._server = None
 
     def __enter__(self) -> Self:
         return self.start()

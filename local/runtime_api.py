@@ -66,8 +66,7 @@ class RuntimeApi(LoopbackServer):
     @property
     def address(self) -> str:
         """``host:port``, the value of ``AWS_LAMBDA_RUNTIME_API``."""
-        host, port = self._server.server_address[:2]
-        return f"{host!s}:{port}"
+        return self.url.removeprefix("http://")
 
     def stop(self) -> None:
         self._closing.set()
