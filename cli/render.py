@@ -44,7 +44,6 @@ class Terminal:
             highlight=False,
             emoji=False,
             width=None if is_terminal else PIPE_WIDTH,
-            soft_wrap=not is_terminal,
         )
         self.interactive = is_terminal
         self.no_color = no_color
@@ -59,7 +58,13 @@ class Terminal:
         self.console.file.flush()
 
     def show(self, renderable: RenderableType) -> None:
-        self.console.print(renderable)
+        if self.interactive:
+            self.console.print(renderable)
+            return
+        # Piped or to a file: the same cells, without the padding rich adds to the right of each line.
+        with self.console.capture() as captured:
+            self.console.print(renderable)
+        self.console.file.write("".join(line.rstrip() + "\n" for line in captured.get().splitlines()))
 
     @contextmanager
     def waiting(self, message: str) -> Iterator[None]:
@@ -79,7 +84,7 @@ def framed(title: str, lines: Iterable[str | Text]) -> Padding:
     """A titled panel around the lines of an email or a Slack message, indented under its arrival line."""
     body = Text("\n").join(line if isinstance(line, Text) else Text(line) for line in lines)
     panel = Panel(body, title=title, title_align="left", box=box.ROUNDED, expand=False, padding=(0, 1))
-    return Padding(panel, (0, 0, 0, 5))
+    return Padding(panel, (0, 0, 0, 5), expand=False)
 
 
 # ------------------------------------------------------------------------------------------ email

@@ -114,6 +114,7 @@ def print_status(
     terminal.line(level_text(_STATUS_LEVEL[status], line))
     if rows:
         terminal.show(status_table(rows))
+        terminal.line()
     return status
 
 
