@@ -128,17 +128,23 @@ def read_states(providers: Iterable[str]) -> dict[tuple[str, str], AccountState]
     return states
 
 
+def _unknown(terminal: Terminal, message: str, as_json: bool) -> ExitStatus:
+    """Nothing to judge: exit 3, with the reason as the plugin line (or the JSON summary)."""
+    if as_json:
+        terminal.console.file.write(json.dumps({"status": "UNKNOWN", "exit_code": 3, "summary": message}) + "\n")
+    else:
+        terminal.line(f"QUOTA UNKNOWN - {message}")
+    return ExitStatus.UNKNOWN
+
+
 def command_status(args: argparse.Namespace, terminal: Terminal) -> int:
     state_dir: Path = args.state_dir
     db_path = state_dir / "dynamodb"
     as_json: bool = args.json
     if not any(db_path.glob("*.db")):
-        message = f"No state yet in {display_path(db_path)}: run `quota-sentinel check ...` first."
-        if as_json:
-            terminal.console.file.write(json.dumps({"status": "UNKNOWN", "exit_code": 3, "summary": message}) + "\n")
-        else:
-            terminal.line(f"QUOTA UNKNOWN - {message}")
-        return ExitStatus.UNKNOWN
+        return _unknown(
+            terminal, f"No state yet in {display_path(db_path)}: run `quota-sentinel check ...` first.", as_json
+        )
     providers = [args.provider] if args.provider else list(PROVIDER_IDS)
     with (
         state_lock(state_dir),
@@ -148,10 +154,7 @@ def command_status(args: argparse.Namespace, terminal: Terminal) -> int:
     ):
         states = read_states(providers)
     if not states:
-        message = f"No accounts checked yet{' for ' + args.provider if args.provider else ''}."
-        if as_json:
-            terminal.console.file.write(json.dumps({"status": "UNKNOWN", "exit_code": 3, "summary": message}) + "\n")
-        else:
-            terminal.line(f"QUOTA UNKNOWN - {message}")
-        return ExitStatus.UNKNOWN
+        return _unknown(
+            terminal, f"No accounts checked yet{' for ' + args.provider if args.provider else ''}.", as_json
+        )
     return print_status(terminal, states, set(), as_json=as_json)
