@@ -28,7 +28,7 @@ from local.invoke import (
     function_specs,
     runtime_environment,
 )
-from local.provision import LocalResources
+from local.provision import LocalResources, put_parameter
 from local.stack import running_local_stack
 from local.template import load_template
 
@@ -148,12 +148,11 @@ class World:
 
     def put_accounts(self, accounts: list[dict[str, Any]]) -> None:
         """The deploy's way: the accounts JSON in the SSM parameter the template names."""
-        ssm = self.client("ssm")
-        ssm.put_parameter(Name=self.accounts_parameter(), Value=json.dumps(accounts), Type="String", Overwrite=True)
+        put_parameter(self.accounts_parameter(), json.dumps(accounts), secure=False, clients=self.resources)
 
     def ssm_key(self, account: str) -> dict[str, str]:
         name = f"/quota-sentinel/{PROVIDER}/{account}"
-        self.client("ssm").put_parameter(Name=name, Value=PROVIDER_KEY, Type="SecureString", Overwrite=True)
+        put_parameter(name, PROVIDER_KEY, secure=True, clients=self.resources)
         return {"ssm": name}
 
     def secret_key(self, account: str) -> dict[str, str]:
