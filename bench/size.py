@@ -12,7 +12,8 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from infra.local_stack import REPO_ROOT, load_template
+from local import REPO_ROOT
+from local.template import load_template
 
 DEPLOY_BUILD = REPO_ROOT / ".aws-sam" / "build"
 RUNTIME_PACKAGES = ("boto3", "botocore", "s3transfer")

@@ -14,21 +14,23 @@ import threading
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from infra.invoke import (
+from local import REPO_ROOT
+from local.http_server import LoopbackServer, QuietHandler
+from local.invoke import (
     HOST_BUILD_DIR,
     RIC_PYTHON,
     FunctionSpec,
-    LocalResources,
     artifact_paths,
     function_environment,
     function_specs,
     runtime_environment,
 )
-from infra.local_stack import REPO_ROOT, create_table_from_template, load_template, running_local_stack
+from local.provision import LocalResources, put_parameter
+from local.stack import running_local_stack
+from local.template import load_template
 
 BENCH_DIR = Path(__file__).resolve().parent
 VARIANTS_DIR = BENCH_DIR / "variants"
@@ -48,13 +50,7 @@ def median(values: list[float]) -> float:
     return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
 
 
-class _ProviderServer(ThreadingHTTPServer):
-    daemon_threads = True
-    # The default listen backlog is 5: 16 concurrent connects would overflow it and wait for SYN retries.
-    request_queue_size = 256
-
-
-class ProviderApi:
+class ProviderApi(LoopbackServer):
     """A Flashback-shaped quota API on loopback that answers after ``delay`` seconds.
 
     It serves the sample response of tests/fixtures; ``percent`` sets the egress metric's usage, so a
@@ -70,16 +66,9 @@ class ProviderApi:
         self._sample = json.loads(SAMPLE_BODY.read_text(encoding="utf-8"))
         api = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, format: str, *args: Any) -> None:
-                """Quiet."""
-
+        class Handler(QuietHandler):
             def _answer(self, status: int, body: bytes) -> None:
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                self.answer(status, body, "application/json")
 
             def do_GET(self) -> None:
                 with api._lock:
@@ -89,7 +78,7 @@ class ProviderApi:
                 self._answer(200, api.body())
 
             def do_POST(self) -> None:
-                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                self.read_body()
                 if not self.path.startswith(CONTROL_PREFIX):
                     self._answer(404, b"{}")
                     return
@@ -97,13 +86,8 @@ class ProviderApi:
                 api.percent = None if value == "sample" else float(value)
                 self._answer(200, b"{}")
 
-        self._server = _ProviderServer(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, name="provider-api", daemon=True)
-        self._thread.start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        super().__init__(Handler)
+        self.start()
 
     def body(self) -> bytes:
         body = copy.deepcopy(self._sample)
@@ -114,9 +98,7 @@ class ProviderApi:
                     item["usage"]["percentage"] = int(self.percent)
         return json.dumps(body).encode()
 
-    def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+    close = LoopbackServer.stop
 
 
 @dataclass
@@ -166,12 +148,11 @@ class World:
 
     def put_accounts(self, accounts: list[dict[str, Any]]) -> None:
         """The deploy's way: the accounts JSON in the SSM parameter the template names."""
-        ssm = self.client("ssm")
-        ssm.put_parameter(Name=self.accounts_parameter(), Value=json.dumps(accounts), Type="String", Overwrite=True)
+        put_parameter(self.accounts_parameter(), json.dumps(accounts), secure=False, clients=self.resources)
 
     def ssm_key(self, account: str) -> dict[str, str]:
         name = f"/quota-sentinel/{PROVIDER}/{account}"
-        self.client("ssm").put_parameter(Name=name, Value=PROVIDER_KEY, Type="SecureString", Overwrite=True)
+        put_parameter(name, PROVIDER_KEY, secure=True, clients=self.resources)
         return {"ssm": name}
 
     def secret_key(self, account: str) -> dict[str, str]:
@@ -196,7 +177,7 @@ class World:
         task_root: Path | None = None,
         layers: list[Path] | None = None,
     ) -> dict[str, str]:
-        """What Lambda puts in the function's process environment (infra.invoke's recipe)."""
+        """What Lambda puts in the function's process environment (local.invoke's recipe)."""
         layers = self.layer_dirs if layers is None else layers
         environment = runtime_environment(self.spec, function_env, self.aws_env, runtime_api, layers)
         environment["LAMBDA_TASK_ROOT"] = str(task_root or self.function_dir)
@@ -229,7 +210,7 @@ def running_world(provider_delay: float) -> Iterator[World]:
         aws_env = stack.environment()
         resources = LocalResources(aws_env, cleanup)
         function_env = function_environment(spec, template, resources.refs(template), resources.region, env_file=None)
-        create_table_from_template(function_env["STATE_TABLE_NAME"], client=resources.client("dynamodb"))
+        resources.ensure_table(function_env["STATE_TABLE_NAME"])
         resources.capture(function_env["ALERT_TOPIC_ARN"])
         instant = ProviderApi(delay=0.0)
         cleanup.callback(instant.close)

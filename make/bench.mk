@@ -15,7 +15,7 @@ BENCH_ARGS ?=
 
 .PHONY: bench
 
-bench: install build build-host
+bench: install build build-host ## cold start, calls per run, scale, memory, size, cost (BENCH_ARGS=...)
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 .DEFAULT_GOAL := $(_BENCH_MK_DEFAULT_GOAL)

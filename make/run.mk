@@ -6,8 +6,8 @@
 #
 #   make run                  # 8 ticks, about 40 s once installed
 #   make run RUN_TICKS=5      # shorter
-#   .venv/bin/python -m infra.cli --help    # check real provider APIs, status
+#   .venv/bin/quota-sentinel --help         # check real provider APIs, status (also: python -m cli)
 RUN_TICKS ?= 8
 
-run: install
-	@$(BIN)/python -m infra.cli simulate --ticks $(RUN_TICKS)
+run: install ## the whole system on the local stack, against simulated providers (RUN_TICKS=8)
+	@$(BIN)/quota-sentinel simulate --ticks $(RUN_TICKS)

@@ -49,30 +49,33 @@ $(STAMPS)/ric-venv: infra/requirements-ric.txt
 	$(RIC_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r infra/requirements-ric.txt
 	@touch $@
 
-validate: $(STAMPS)/validate
+validate: $(STAMPS)/validate ## sam validate, sam validate --lint, cfn-lint
 $(STAMPS)/validate: template.yaml $(STAMPS)/tools-venv
 	$(TOOLS)/sam validate --template-file template.yaml
 	$(TOOLS)/sam validate --lint --template-file template.yaml
 	$(TOOLS)/cfn-lint template.yaml
 	@touch $@
 
-build: $(STAMPS)/sam-build
+build: $(STAMPS)/sam-build ## sam build into .aws-sam/ (what sam deploy ships)
 $(STAMPS)/sam-build: $(BUILD_INPUTS) $(STAMPS)/tools-venv
 	rm -rf .aws-sam/build
 	$(TOOLS)/sam build --template-file template.yaml
 	@touch $@
 
-build-host: $(STAMPS)/host-build
-$(STAMPS)/host-build: $(BUILD_INPUTS) $(STAMPS)/ric-venv $(STAMPS)/venv
-	$(BIN)/python -m infra.invoke build-host
+build-host: $(STAMPS)/host-build ## the same recipes for this machine, into build/host/
+$(STAMPS)/host-build: $(BUILD_INPUTS) local/invoke.py $(STAMPS)/ric-venv $(STAMPS)/venv
+	$(BIN)/python -m local.invoke build-host
 	@touch $@
 
-invoke: build-host install
+# The event file is checked before the build, so a typo costs a second, not a build.
+invoke: install ## run a built function under the Lambda runtime client: FN=<LogicalId> EVENT=<file>
 	@test -n "$(FN)" || { echo "usage: make invoke FN=<LogicalId> EVENT=<event.json>"; exit 2; }
 	@test -n "$(EVENT)" || { echo "usage: make invoke FN=<LogicalId> EVENT=<event.json>"; exit 2; }
-	$(BIN)/python -m infra.invoke run $(FN) $(EVENT)
+	@$(BIN)/python -m local.invoke check-event "$(EVENT)"
+	@$(MAKE) --no-print-directory build-host
+	@$(BIN)/python -m local.invoke run "$(FN)" "$(EVENT)"
 
-clean-sam:
+clean-sam: ## remove the builds and the tool venvs
 	rm -rf .aws-sam build/host $(TOOLS_VENV) $(RIC_VENV) \
 		$(STAMPS)/tools-venv $(STAMPS)/ric-venv $(STAMPS)/validate $(STAMPS)/sam-build $(STAMPS)/host-build
 

@@ -58,7 +58,7 @@ def _mark_duplicate(response: Any, idempotent_data: DataRecord) -> Any:
 
 
 @functools.lru_cache(maxsize=4)
-def _idempotent_delivery(table_name: str) -> tuple[Callable[..., dict[str, Any]], Any]:
+def idempotent_delivery(table_name: str) -> tuple[Callable[..., dict[str, Any]], Any]:
     """The delivery function wrapped in Powertools Idempotency (built once per table)."""
     from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
 
@@ -89,7 +89,7 @@ def notify_slack(
     """Deliver every SNS record of the event to Slack; returns counts for the log and tests."""
     settings = load_slack_settings(environ)
     webhook = webhook or SlackWebhook(read_webhook_url(settings.slack_webhook_parameter).get_secret_value())
-    deliver, config = _idempotent_delivery(settings.state_table_name)
+    deliver, config = idempotent_delivery(settings.state_table_name)
     if context is not None:
         config.register_lambda_context(context)
 

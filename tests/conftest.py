@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -10,6 +11,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# `dev` keeps the unit tier under 30 s on a 2-core machine; `ci` is the contract's strength (>= 2,000
+# examples per property). The Makefile sets HYPOTHESIS_PROFILE: dev for `make unit`, ci for `make test`.
+settings.register_profile("dev", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile(
+    "ci", max_examples=2000, deadline=None, derandomize=False, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 FIXTURES = Path(__file__).parent / "fixtures" / "providers"
 

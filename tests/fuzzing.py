@@ -16,18 +16,22 @@ from shared.http import HttpResult
 from shared.models import FailureReason, ProviderError, QuotaMetric
 from shared.providers import ProviderAdapter
 
-# CI runs at least 2000 examples per fuzz test; set HYPOTHESIS_MAX_EXAMPLES for a longer documented run.
-FUZZ_EXAMPLES = int(os.environ.get("HYPOTHESIS_MAX_EXAMPLES", "2000"))
-# Long fuzz runs (e.g. 20000 examples, ~4 min each here) get more than the suite's 300 s per test.
-FUZZ_TIMEOUT = max(300, FUZZ_EXAMPLES // 20)
+# The number of examples comes from the Hypothesis profile (tests/conftest.py): `dev` for `make unit`, `ci`
+# (2,000 per test) for `make test` and CI. HYPOTHESIS_MAX_EXAMPLES overrides it for a longer documented run.
+_OVERRIDE = (
+    {"max_examples": int(os.environ["HYPOTHESIS_MAX_EXAMPLES"])} if "HYPOTHESIS_MAX_EXAMPLES" in os.environ else {}
+)
 
 Test = TypeVar("Test", bound=Callable[..., Any])
 
 
 def fuzz(test: Test) -> Test:
-    """Run a @given test FUZZ_EXAMPLES times, with no per-example deadline and FUZZ_TIMEOUT seconds in all."""
-    test = settings(max_examples=FUZZ_EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])(test)
-    return pytest.mark.timeout(FUZZ_TIMEOUT)(test)
+    """Run a @given test as many times as the profile says, with no per-example deadline.
+
+    Long runs (e.g. 20,000 examples, about 4 min each here) get more than the suite's 300 s per test.
+    """
+    fuzz_settings = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow], **_OVERRIDE)
+    return pytest.mark.timeout(max(300, fuzz_settings.max_examples // 20))(fuzz_settings(test))
 
 
 def json_values(max_leaves: int = 30, keys: st.SearchStrategy[str] | None = None) -> st.SearchStrategy[Any]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -15,8 +14,9 @@ from typing import Any
 import boto3
 import pytest
 
-from infra.local_stack import LocalStack, create_table_from_template, running_local_stack
-from shared import notify, state_store
+from local.provision import create_table_from_template, drain, subscribe_queue
+from local.stack import LocalStack, activated, running_local_stack
+from shared import state_store
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 API_KEY = "fb-live-7Qx9-never-log-me"
@@ -24,18 +24,8 @@ API_KEY = "fb-live-7Qx9-never-log-me"
 
 @pytest.fixture(scope="session")
 def local_stack() -> Iterator[LocalStack]:
-    saved = dict(os.environ)
-    with running_local_stack() as stack:
-        os.environ.update(stack.environment())
-        state_store.default_client.cache_clear()
-        notify.default_client.cache_clear()
-        try:
-            yield stack
-        finally:
-            os.environ.clear()
-            os.environ.update(saved)
-            state_store.default_client.cache_clear()
-            notify.default_client.cache_clear()
+    with running_local_stack() as stack, activated(stack):
+        yield stack
 
 
 @dataclass
@@ -48,27 +38,10 @@ class Aws:
 
     def messages(self, queue_url: str | None = None) -> list[dict[str, Any]]:
         """Every alert document that reached the queue so far (drains it)."""
-        sqs = boto3.client("sqs")
-        documents = []
-        while True:
-            response = sqs.receive_message(
-                QueueUrl=queue_url or self.queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0
-            )
-            batch = response.get("Messages", [])
-            if not batch:
-                return documents
-            for message in batch:
-                documents.append(json.loads(message["Body"]))
-                sqs.delete_message(QueueUrl=queue_url or self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+        return [json.loads(body) for body in drain(queue_url or self.queue_url)]
 
     def subscribe_queue(self, filter_policy: dict[str, Any] | None = None) -> str:
-        sqs, sns = boto3.client("sqs"), boto3.client("sns")
-        queue_url = sqs.create_queue(QueueName=f"q-{uuid.uuid4().hex[:12]}")["QueueUrl"]
-        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        attributes = {"RawMessageDelivery": "true"}
-        if filter_policy is not None:
-            attributes["FilterPolicy"] = json.dumps(filter_policy)
-        sns.subscribe(TopicArn=self.topic_arn, Protocol="sqs", Endpoint=queue_arn, Attributes=attributes)
+        queue_url, _ = subscribe_queue(self.topic_arn, f"q-{uuid.uuid4().hex[:12]}", raw=True, policy=filter_policy)
         return queue_url
 
     def outbox(self, provider: str, account: str) -> dict[str, Any]:

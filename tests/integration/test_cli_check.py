@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from pytest_httpserver import HTTPServer
 
-from infra.cli import main
+from cli.main import main
 from tests.conftest import load_fixture
 
 pytestmark = pytest.mark.integration
@@ -64,7 +64,10 @@ def test_dry_run_exit_code_follows_the_highest_level(
     serve(httpserver, body=body_at(percent))
     result, out, err = dry_run(tmp_path, accounts)
     assert (result, err) == (code, "")
-    assert out.splitlines()[-1].startswith(f"QUOTA {level} - ")
+    # Piped, the monitoring-plugin line comes first (Nagios reads only that), with the perfdata.
+    first = out.splitlines()[0]
+    assert first.startswith(f"QUOTA {level} - ")
+    assert f"'flashback/main EGRESS_MONTHLY_BYTES'={percent}%;80;95;0;100" in first
     assert "flashback/main: ✓ 2 metric(s)" in out
     assert KEY not in out
     assert not (tmp_path / "state" / "dynamodb").exists()  # a dry run keeps nothing
@@ -87,7 +90,7 @@ def test_rejected_key_is_unknown_with_the_reason(tmp_path: Path, accounts: Path,
     assert code == 3
     assert "flashback/main: ✗ check failed: auth: HTTP 401: NO_AUTH_USER" in out
     assert "check_failed" in out
-    assert out.splitlines()[-1] == "QUOTA UNKNOWN - 0 of 0 metric(s) above ok; 1 check(s) failing"
+    assert out.splitlines()[0] == "QUOTA UNKNOWN - 0 of 0 metric(s) above ok; 1 check(s) failing"
     assert KEY not in out
 
 
@@ -122,9 +125,21 @@ def test_check_keeps_state_in_the_local_stack_and_status_shows_it(
 
     code, out, err = run(tmp_path, "status")
     assert (code, err) == (1, "")
+    assert out.splitlines()[0].startswith("QUOTA WARNING - 1 of 2 metric(s) above ok")
     table = out[out.index("PROVIDER/ACCOUNT") :].splitlines()
-    assert table[1].split()[:5] == ["flashback/main", "Monthly", "egress", "in", "bytes"]
-    assert "83%" in table[1]
-    assert out.splitlines()[-1].startswith("QUOTA WARNING - 1 of 2 metric(s) above ok")
+    assert "LAST CHECKED (UTC)" in table[0]
+    rows = [line for line in table[2:] if line.strip()]
+    assert rows[0].split()[:5] == ["flashback/main", "Monthly", "egress", "in", "bytes"]
+    assert "83%" in rows[0]
+
+    code, out, err = run(tmp_path, "status", "--json")
+    assert (code, err) == (1, "")
+    document = json.loads(out)
+    assert document["status"] == "WARNING"
+    assert [(m["metric"], m["level"]) for m in document["metrics"]] == [
+        ("EGRESS_MONTHLY_BYTES", "warning"),
+        ("STORAGE_TOTAL_BYTES", "ok"),
+    ]
+    assert all(m["last_checked"] for m in document["metrics"])
     assert (tmp_path / "state" / "logs" / "check.log").stat().st_size > 0
     assert KEY not in out

@@ -8,7 +8,7 @@ import pytest
 from pydantic import SecretStr
 from pytest_httpserver import HTTPServer
 
-from infra.local_stack import free_port
+from local.stack import free_port
 from shared.http import ProviderHttpClient
 from shared.models import FailureReason, ProviderError
 from shared.providers import check, get_adapter

@@ -11,8 +11,7 @@ from typing import Any
 
 import pytest
 
-from infra.local_stack import load_template
-from infra.template import Resolver
+from local.template import Resolver, load_template
 from shared.models import Alert, AlertDocument, AlertKind, Level
 from shared.notify import AlertPublisher
 from tests.integration.conftest import Aws

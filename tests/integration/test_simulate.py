@@ -34,7 +34,7 @@ def environment() -> dict[str, str]:
 
 
 def simulate(tmp_path: Path, *argv: str) -> subprocess.Popen[str]:
-    command = [sys.executable, "-m", "infra.cli", "--state-dir", str(tmp_path), "simulate", *argv]
+    command = [sys.executable, "-m", "cli", "--state-dir", str(tmp_path), "simulate", *argv]
     return subprocess.Popen(
         command, cwd=REPO_ROOT, env=environment(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )

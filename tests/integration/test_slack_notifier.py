@@ -16,7 +16,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from infra.samples import sample_cloudwatch_alarm, sample_documents
+from cli.samples import sample_cloudwatch_alarm, sample_documents
 from shared.config import ConfigError
 from shared.models import AlertDocument
 from shared.observability import logger

@@ -10,7 +10,9 @@ from typing import Any
 
 import pytest
 
-from infra.local_stack import REPO_ROOT, load_template, running_local_stack
+from local import REPO_ROOT
+from local.stack import running_local_stack
+from local.template import load_template
 
 
 @pytest.fixture(scope="session")

@@ -14,8 +14,9 @@ from typing import Any
 
 import pytest
 
-from infra.invoke import FunctionSpec, InvokeResult, function_specs, invoke
-from infra.local_stack import REPO_ROOT, load_template
+from local import REPO_ROOT
+from local.invoke import FunctionSpec, InvokeResult, function_specs, invoke
+from local.template import load_template
 from shared import observability
 
 pytestmark = pytest.mark.timeout(900)  # a fresh clone builds the tool venvs here the first time
@@ -147,7 +148,7 @@ def test_slack_notifier_posts_to_the_webhook(event_name: str, aws_env: dict[str,
     assert counts["delivered"] + counts["duplicates"] == 1, counts
     if counts["delivered"]:
         [post] = result.webhook_posts
-        assert json.loads(post)["text"]
+        assert post["text"]
 
 
 def test_every_function_with_code_is_invoked_here() -> None:

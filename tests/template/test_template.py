@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from infra.local_stack import REPO_ROOT
+from local import REPO_ROOT
 from shared import observability, runner
 from shared.providers import PROVIDER_IDS
 
@@ -307,9 +307,9 @@ def test_parameters_are_described_and_constrained(template: dict[str, Any]) -> N
         assert constraints, f"{name} has no allowed values"
 
 
-def test_readme_deploy_section_documents_every_parameter(template: dict[str, Any]) -> None:
-    readme = (REPO_ROOT / "README.md").read_text()
-    section = readme[readme.index("<!-- deploy:start -->") : readme.index("<!-- deploy:end -->")]
+def test_deploy_docs_document_every_parameter(template: dict[str, Any]) -> None:
+    deploy = (REPO_ROOT / "docs" / "deploy.md").read_text()
+    section = deploy[deploy.index("<!-- deploy:start -->") : deploy.index("<!-- deploy:end -->")]
     for name in template["Parameters"]:
         assert f"| `{name}` |" in section, name
 

@@ -9,17 +9,23 @@ from __future__ import annotations
 
 import io
 import json
-import socket
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from rich.cells import cell_len
+from rich.console import Console
 
-from infra import simulator
-from infra.cli import ExitStatus, TemplateView, main, plugin_line, plugin_status
-from infra.samples import sample_documents
-from infra.terminal import Style, slack_lines, status_rows, status_table
+from cli import version
+from cli.common import ExitStatus, RotatingLog
+from cli.main import main
+from cli.render import slack_lines, status_rows, status_table
+from cli.samples import sample_documents
+from cli.status import default_thresholds, perfdata, plugin_line, plugin_status
+from local import simulator
+from local.provision import TemplateView
 from shared.config import AccountConfig, EnvKey, Policy
 from shared.evaluation import AccountRef, evaluate
 from shared.http import HttpResult
@@ -31,11 +37,7 @@ SECRET = "fb-live-do-not-print-me-42"
 
 
 @pytest.fixture(autouse=True)
-def _no_sockets(monkeypatch: pytest.MonkeyPatch) -> None:
-    def refuse(*args: Any, **kwargs: Any) -> None:
-        raise AssertionError("a unit test of the CLI opened a network connection")
-
-    monkeypatch.setattr(socket.socket, "connect", refuse)
+def _no_slack_webhook(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("SLACK_WEBHOOK_URL", raising=False)
 
 
@@ -76,7 +78,7 @@ def test_usage_errors_exit_3_not_argparse_2(argv: list[str], said: str, tmp_path
     code, out, err = run(argv, tmp_path)
     assert code == ExitStatus.UNKNOWN == 3
     assert said in err
-    assert "usage: python -m infra.cli" in err
+    assert "usage: quota-sentinel" in err
     assert out == ""
 
 
@@ -172,11 +174,42 @@ def test_slack_webhook_url_must_be_https(tmp_path: Path, monkeypatch: pytest.Mon
     assert SECRET not in out + err
 
 
-def test_status_without_any_state_says_what_to_do(tmp_path: Path) -> None:
+def test_status_without_any_state_is_unknown_and_says_what_to_do(tmp_path: Path) -> None:
     code, out, _ = run(["status"], tmp_path)
-    assert code == 0
-    assert "No state yet" in out
-    assert "check" in out
+    assert code == ExitStatus.UNKNOWN
+    assert out.startswith("QUOTA UNKNOWN - No state yet")
+    assert "quota-sentinel check" in out
+
+
+def test_status_json_without_state_is_one_document_and_exit_3(tmp_path: Path) -> None:
+    code, out, _ = run(["status", "--json"], tmp_path)
+    assert code == 3
+    document = json.loads(out)
+    assert (document["status"], document["exit_code"]) == ("UNKNOWN", 3)
+
+
+def test_state_dir_is_accepted_after_the_command(tmp_path: Path) -> None:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(["status", "--state-dir", str(tmp_path / "elsewhere"), "--no-color"], stdout=out, stderr=err)
+    assert (code, err.getvalue()) == (3, "")
+    assert "elsewhere" in out.getvalue()
+
+
+def test_version_names_the_package(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["--version"], tmp_path)[0] == 0
+    assert capsys.readouterr().out.strip() == f"quota-sentinel {version()}"
+
+
+def test_the_functions_log_rotates_instead_of_growing(tmp_path: Path) -> None:
+    path = tmp_path / "logs" / "check.log"
+    for _ in range(30):
+        with RotatingLog(path, max_bytes=1000, backups=2) as log:
+            log.write("x" * 99 + "\n")
+            log.write("y" * 99 + "\n")
+    kept = sorted(p.name for p in path.parent.iterdir())
+    assert kept == ["check.log", "check.log.1", "check.log.2"]
+    assert all(p.stat().st_size <= 1000 for p in path.parent.iterdir())
+    assert path.read_text().endswith("y" * 99 + "\n")  # the newest lines are in the current file
 
 
 # ------------------------------------------------------------------------------------------ exit codes
@@ -223,6 +256,27 @@ def test_plugin_line_names_the_worst_metrics() -> None:
     assert plugin_line(ExitStatus.CRITICAL, rows, 0) == (
         "QUOTA CRITICAL - 1 of 2 metric(s) above ok; flashback/main egress critical"
     )
+
+
+def test_perfdata_gives_percent_and_thresholds_per_metric_sorted() -> None:
+    state = AccountState.model_validate(
+        {
+            "metrics": {
+                "EGRESS_MONTHLY_BYTES": {
+                    "level": "critical",
+                    "name": "Egress",
+                    "used": 97,
+                    "limit": 100,
+                    "percent": 97,
+                },
+                "SEATS": {"level": "ok", "name": "Seats", "used": 3, "limit": None, "percent": None},
+                "A'B": {"level": "ok", "name": "Quote", "used": 1, "limit": 3, "percent": 100 / 3},
+            }
+        }
+    )
+    line = perfdata({("flashback", "main"): state}, default_thresholds({}))
+    assert line == "'flashback/main A''B'=33.33%;80;95;0;100 'flashback/main EGRESS_MONTHLY_BYTES'=97%;80;95;0;100"
+    assert perfdata({("flashback", "main"): state}, default_thresholds({"WARNING_PERCENT": "70"})).count(";70;95;") == 2
 
 
 # ------------------------------------------------------------------------------------------ template.yaml
@@ -419,7 +473,7 @@ def test_rate_limit_carries_retry_after() -> None:
 
 def test_slack_message_renders_as_plain_lines_without_markup() -> None:
     document = sample_documents()["escalated"]
-    lines = slack_lines(render_alert_document(document), Style(color=False))
+    lines = [line.plain for line in slack_lines(render_alert_document(document))]
     assert lines[0] == "🔴 flashback/main: Monthly egress at 98% of 2 GiB"
     assert lines[1] == "🔴 Monthly egress — Escalated · warning → critical"
     assert lines[2] == "█████████░ 98% · 1.96 GiB of 2 GiB · 45.3 MiB left"
@@ -427,19 +481,53 @@ def test_slack_message_renders_as_plain_lines_without_markup() -> None:
     assert lines[-1].endswith("flashback/main/EGRESS_MONTHLY_BYTES/2026-11-22T10:01:00.000Z")
 
 
-def test_status_table_lines_up_with_and_without_colour() -> None:
+def _render(rows: list[Any], color: bool) -> list[str]:
+    out = io.StringIO()
+    console = Console(file=out, width=200, force_terminal=color, color_system="standard" if color else None)
+    console.print(status_table(rows))
+    return out.getvalue().splitlines()
+
+
+def test_status_table_lines_up_wide_characters_with_and_without_colour() -> None:
     state = AccountState.model_validate(
         {
             "metrics": {
                 "EGRESS": {"level": "critical", "name": "Egress", "used": 97, "limit": 100, "percent": 97},
                 "SEATS": {"level": "ok", "name": "Seats", "used": 3, "limit": None, "percent": None},
+                "ROOMS": {"level": "warning", "name": "📦 会议室 rooms", "used": 9, "limit": 10, "percent": 90},
             }
         }
     )
     rows = status_rows("flashback", "main", state)
-    plain = status_table(rows, Style(color=False))
-    assert plain[1].split() == ["flashback/main", "Egress", "█████████░", "97%", "97", "of", "100", "critical"]
-    assert plain[2].split() == ["Seats", "░░░░░░░░░░", "n/a", "3", "(unlimited)", "ok"]
-    coloured = status_table(rows, Style(color=True))
-    strip = [line.replace("\033[0m", "").replace("\033[31m", "").replace("\033[32m", "") for line in coloured[1:]]
-    assert strip == plain[1:]
+    plain = _render(rows, color=False)
+    assert "\033[" not in "".join(plain)
+    body = [line for line in plain[2:] if line.strip()]
+    assert body[0].split()[:8] == ["flashback/main", "Egress", "█████████░", "97%", "97", "of", "100", "critical"]
+    assert body[1].split()[:6] == ["Seats", "░░░░░░░░░░", "n/a", "3", "(unlimited)", "ok"]
+    # Every row's bar starts at the same terminal column, wide characters included.
+    columns = {cell_len(line[: line.index(bar)]) for line, bar in zip(body, ("█", "░", "█"), strict=True)}
+    assert len(columns) == 1
+    assert "LAST CHECKED (UTC)" in plain[0]
+    coloured = _render(rows, color=True)
+    assert any("\033[" in line for line in coloured)
+    strip = [re.sub(r"\033\[[0-9;]*m", "", line) for line in coloured]
+    assert strip == plain
+
+
+def test_no_colour_when_piped_or_with_no_color(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from cli.render import Terminal
+
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    tty = Tty()
+    Terminal(tty).line(("bold", "bold"))
+    assert "\033[" in tty.getvalue()
+    piped = io.StringIO()
+    Terminal(piped).line(("bold", "bold"))
+    assert piped.getvalue() == "bold\n"
+    monkeypatch.setenv("NO_COLOR", "1")
+    tty = Tty()
+    Terminal(tty).line(("red", "red"))
+    assert "\033[31" not in tty.getvalue()

@@ -327,7 +327,7 @@ def _policy(warning: float, critical: float, margin: float, renotify: int = 8640
     return base.for_account(AccountConfig(name="main", api_key={"env": "K"}), "A")
 
 
-@settings(max_examples=500, deadline=None)
+@settings(deadline=None)
 @given(previous=levels, percent=percents, elapsed=st.integers(min_value=0, max_value=86399), limits=thresholds)
 def test_property_unchanged_level_never_alerts_before_renotify(
     previous: Level, percent: float, elapsed: int, limits: tuple[float, float, float]
@@ -342,7 +342,7 @@ def test_property_unchanged_level_never_alerts_before_renotify(
         assert result.alerts == []
 
 
-@settings(max_examples=500, deadline=None)
+@settings(deadline=None)
 @given(previous=st.sampled_from([Level.WARNING, Level.CRITICAL]), percent=percents, limits=thresholds)
 def test_property_resolved_never_fires_within_the_margin(
     previous: Level, percent: float, limits: tuple[float, float, float]
@@ -360,7 +360,7 @@ def test_property_resolved_never_fires_within_the_margin(
     assert result.state.metrics["EGRESS"].level is not Level.OK
 
 
-@settings(max_examples=500, deadline=None)
+@settings(deadline=None)
 @given(previous=levels, low=percents, high=percents, limits=thresholds)
 def test_property_level_is_monotone_in_percent(
     previous: Level, low: float, high: float, limits: tuple[float, float, float]

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from infra.preview import write_previews
-from infra.samples import sample_documents
+from cli.preview import write_previews
+from cli.samples import sample_documents
 from shared.messages import SUBJECT_MAX
 from shared.models import AlertDocument
 from shared.slack import alert_section_text, render_alert_document

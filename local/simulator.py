@@ -8,7 +8,7 @@ simulator's ``tick``, and a script injects the failures a real deployment meets:
 a rate limit (429 with ``Retry-After``) and a streak of server errors (500).
 
 The API key is checked on every request, in the header each adapter declares, so a wrong key is a 401.
-Everything here is standard library: ``http.server`` on 127.0.0.1 in a daemon thread.
+Both serve through ``local.http_server``: ``http.server`` on 127.0.0.1 in a daemon thread.
 """
 
 from __future__ import annotations
@@ -18,12 +18,11 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from local.http_server import LoopbackServer, QuietHandler
 from shared.providers import PROVIDER_IDS, get_adapter
 
-LOOPBACK = "127.0.0.1"
 GIB = 1024**3
 
 # The account each provider's demo watches.
@@ -345,45 +344,7 @@ def tick_notes(tick: int) -> list[str]:
 # ------------------------------------------------------------------------------------------ servers
 
 
-class _QuietHandler(BaseHTTPRequestHandler):
-    server_version = "quota-sentinel-simulator/1"
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """No access log: the demo's output is the alerts."""
-
-    def answer(self, status: int, body: bytes, content_type: str, headers: Mapping[str, str] | None = None) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(body)
-
-
-class _LoopbackServer:
-    def __init__(self, handler: type[BaseHTTPRequestHandler]) -> None:
-        self._server = ThreadingHTTPServer((LOOPBACK, 0), handler)
-        self._server.daemon_threads = True
-        self._thread: threading.Thread | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://{LOOPBACK}:{self._server.server_address[1]}"
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._server.serve_forever, name=type(self).__name__, daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        if self._thread is not None:
-            self._server.shutdown()
-            self._thread.join(timeout=5)
-            self._thread = None
-        self._server.server_close()
-
-
-class ProviderSimulator(_LoopbackServer):
+class ProviderSimulator(LoopbackServer):
     """All five quota endpoints on one loopback port; ``tick`` says where the story is."""
 
     def __init__(self, keys: Mapping[str, str], clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
@@ -394,7 +355,7 @@ class ProviderSimulator(_LoopbackServer):
         self._lock = threading.Lock()
         simulator = self
 
-        class Handler(_QuietHandler):
+        class Handler(QuietHandler):
             def do_GET(self) -> None:
                 status, body, headers = simulator.respond(self.path, {k.lower(): v for k, v in self.headers.items()})
                 payload = b"" if body is None else json.dumps(body).encode()
@@ -425,7 +386,7 @@ class ProviderSimulator(_LoopbackServer):
         return 404, {"message": f"no simulated endpoint at {route}"}, {}
 
 
-class SlackReceiver(_LoopbackServer):
+class SlackReceiver(LoopbackServer):
     """A loopback Slack incoming webhook: records every JSON payload posted to its path, answers ``ok``."""
 
     def __init__(self, path: str = "/services/T0LOCAL/B0LOCAL/local-demo") -> None:
@@ -434,9 +395,9 @@ class SlackReceiver(_LoopbackServer):
         self._lock = threading.Lock()
         receiver = self
 
-        class Handler(_QuietHandler):
+        class Handler(QuietHandler):
             def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                body = self.read_body()
                 if self.path != receiver.path:
                     self.answer(404, b"no_service", "text/plain")
                     return

@@ -16,14 +16,15 @@ from __future__ import annotations
 import json
 import queue
 import re
-import sys
 import threading
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from local.http_server import LoopbackServer
 
 PREFIX = "/2018-06-01/runtime"
 _INVOCATION = re.compile(rf"^{PREFIX}/invocation/(?P<request_id>[^/]+)/(?P<kind>response|error)$")
@@ -49,16 +50,7 @@ class _Invocation:
     deadline_ms: int
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """A client that went away (the runtime client is stopped while it waits for the next event) is normal."""
-        if not isinstance(sys.exc_info()[1], ConnectionError):
-            super().handle_error(request, client_address)
-
-
-class RuntimeApi:
+class RuntimeApi(LoopbackServer):
     """Serves invocations to one runtime client process and collects their outcomes."""
 
     def __init__(self, function_arn: str, timeout_seconds: float) -> None:
@@ -69,29 +61,18 @@ class RuntimeApi:
         self._init_error: Outcome | None = None
         self._changed = threading.Condition()
         self._closing = threading.Event()
-        self._server = _Server(("127.0.0.1", 0), self._handler_class())
-        self._thread = threading.Thread(target=self._server.serve_forever, name="runtime-api", daemon=True)
+        super().__init__(self._handler_class())
 
     @property
     def address(self) -> str:
         """``host:port``, the value of ``AWS_LAMBDA_RUNTIME_API``."""
-        host, port = self._server.server_address[:2]
-        return f"{host!s}:{port}"
+        return self.url.removeprefix("http://")
 
-    def start(self) -> RuntimeApi:
-        self._thread.start()
-        return self
-
-    def close(self) -> None:
+    def stop(self) -> None:
         self._closing.set()
-        self._server.shutdown()
-        self._server.server_close()
+        super().stop()
 
-    def __enter__(self) -> RuntimeApi:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
+    close = stop
 
     def submit(self, event: bytes) -> str:
         """Queue one event; returns its request id."""

@@ -12,8 +12,8 @@ parameters its environment names are created there first. A provider function's 
 loopback provider simulator that serves a sample response; the Slack webhook points at a loopback
 receiver. Then the event is delivered and the result printed.
 
-    python -m infra.invoke build-host
-    python -m infra.invoke run FlashbackFunction infra/events/scheduled.json
+    python -m local.invoke build-host
+    python -m local.invoke run FlashbackFunction infra/events/scheduled.json
 """
 
 from __future__ import annotations
@@ -32,27 +32,19 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import boto3
-
-from infra.local_stack import REPO_ROOT, create_table_from_template, load_template, running_local_stack, stop_process
-from infra.runtime_api import RuntimeApi
-from infra.template import ACCOUNT_ID, Resolver, Unresolved, function_variables
+from local import REPO_ROOT
+from local.provision import LocalResources
+from local.runtime_api import RuntimeApi
+from local.stack import running_local_stack, stop_process
+from local.template import ACCOUNT_ID, Resolver, Unresolved, function_variables, load_template
 
 HOST_BUILD_DIR = REPO_ROOT / "build" / "host"
 RIC_PYTHON = REPO_ROOT / ".venv-ric" / "bin" / "python"
 ENV_FILE = REPO_ROOT / "infra" / "env.json"
-SAMPLE_RESPONSES = REPO_ROOT / "tests" / "fixtures" / "providers"
 STARTUP_SECONDS = 20.0  # interpreter start and imports, on top of the function's timeout
-LOCAL_NAMES = {
-    "StateTable": "quota-sentinel-state",
-    "AlertTopic": "quota-sentinel-alerts",
-    "OpsTopic": "quota-sentinel-ops",
-}
-LOCAL_API_KEY = "local-demo-key"
 
 
 # ---------------------------------------------------------------------------------------- the template
@@ -170,173 +162,6 @@ def build_host(build_dir: Path = HOST_BUILD_DIR, ric_python: Path = RIC_PYTHON) 
         subprocess.run([*command, f"ARTIFACTS_DIR={artifacts}", *variables], check=True)  # noqa: S603
 
 
-# ---------------------------------------------------------------------------------------- local resources
-
-
-@dataclass
-class _Request:
-    method: str
-    path: str
-    body: bytes
-
-
-class LoopbackServer:
-    """Tiny HTTP server: GET ``get_path`` answers ``get_body``; POST answers ``ok`` as Slack does. Records requests."""
-
-    def __init__(self, get_path: str | None = None, get_body: bytes = b"{}") -> None:
-        self.requests: list[_Request] = []
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, format: str, *args: Any) -> None:
-                """Quiet."""
-
-            def _answer(self, status: int, body: bytes, content_type: str) -> None:
-                self.send_response(status)
-                self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def do_GET(self) -> None:
-                server.requests.append(_Request("GET", self.path, b""))
-                if get_path is not None and self.path.split("?")[0] == get_path:
-                    self._answer(200, get_body, "application/json")
-                else:
-                    self._answer(404, b'{"message": "not found"}', "application/json")
-
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                server.requests.append(_Request("POST", self.path, body))
-                self._answer(200, b"ok", "text/plain")
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-
-def sample_response(provider: str) -> Path:
-    """The sample quota response that the provider simulator serves."""
-    candidates = sorted(SAMPLE_RESPONSES.glob(f"provider_{provider}_ok.json")) or sorted(
-        SAMPLE_RESPONSES.glob(f"provider_{provider}_*ok.json")
-    )
-    if not candidates:
-        raise FileNotFoundError(f"no sample response for {provider} under {SAMPLE_RESPONSES}")
-    return candidates[0]
-
-
-class LocalResources:
-    """Creates, on the local stack, what a function's environment names, and records what it sends."""
-
-    def __init__(self, aws_env: Mapping[str, str], cleanup: contextlib.ExitStack) -> None:
-        self.aws_env = dict(aws_env)
-        self.region = self.aws_env.get("AWS_DEFAULT_REGION", "us-east-1")
-        self._cleanup = cleanup
-        self.capture_queues: dict[str, str] = {}  # topic ARN -> queue URL
-        self.provider_api: LoopbackServer | None = None
-        self.webhook: LoopbackServer | None = None
-        self.notes: list[str] = []
-
-    def client(self, service: str) -> Any:
-        endpoint = self.aws_env.get(f"AWS_ENDPOINT_URL_{service.upper()}") or self.aws_env.get("AWS_ENDPOINT_URL")
-        if not endpoint:
-            raise RuntimeError("no local endpoint for boto3: refusing to talk to real AWS")
-        return boto3.client(
-            service,
-            endpoint_url=endpoint,
-            region_name=self.region,
-            aws_access_key_id=self.aws_env.get("AWS_ACCESS_KEY_ID", "testing"),
-            aws_secret_access_key=self.aws_env.get("AWS_SECRET_ACCESS_KEY", "testing"),
-        )
-
-    def refs(self, template: Mapping[str, Any]) -> dict[str, str]:
-        """What Ref gives for each resource here: table names, topic ARNs, other resources' local names."""
-        refs = {}
-        for logical_id, resource in template["Resources"].items():
-            name = LOCAL_NAMES.get(logical_id, f"quota-sentinel-{logical_id}")
-            is_topic = resource["Type"] == "AWS::SNS::Topic"
-            refs[logical_id] = f"arn:aws:sns:{self.region}:{ACCOUNT_ID}:{name}" if is_topic else name
-        return refs
-
-    def provision(self, environment: Mapping[str, str], provider: str | None) -> None:
-        if table := environment.get("STATE_TABLE_NAME"):
-            self.ensure_table(table)
-        if topic_arn := environment.get("ALERT_TOPIC_ARN"):
-            self.capture(topic_arn)
-        if (parameter := environment.get("ACCOUNTS_PARAMETER")) and provider is not None:
-            self.serve_provider(provider, parameter)
-        if parameter := environment.get("SLACK_WEBHOOK_PARAMETER"):
-            self.serve_webhook(parameter)
-
-    def ensure_table(self, name: str) -> None:
-        dynamodb = self.client("dynamodb")
-        if name not in dynamodb.list_tables()["TableNames"]:
-            create_table_from_template(name, client=dynamodb)
-            self.notes.append(f"table {name} created from template.yaml's StateTable")
-
-    def capture(self, topic_arn: str) -> None:
-        """Create the topic and subscribe a queue, to show what the function publishes."""
-        sns, sqs = self.client("sns"), self.client("sqs")
-        topic_arn = sns.create_topic(Name=topic_arn.rsplit(":", 1)[-1])["TopicArn"]
-        queue_url = sqs.create_queue(QueueName=f"capture-{uuid.uuid4().hex[:12]}")["QueueUrl"]
-        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        subscription = sns.subscribe(
-            TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn, Attributes={"RawMessageDelivery": "true"}
-        )["SubscriptionArn"]
-        self.capture_queues[topic_arn] = queue_url
-        self._cleanup.callback(sqs.delete_queue, QueueUrl=queue_url)
-        self._cleanup.callback(sns.unsubscribe, SubscriptionArn=subscription)
-
-    def published(self) -> list[dict[str, Any]]:
-        """Every message published to the captured topics so far, parsed when it is JSON."""
-        sqs = self.client("sqs")
-        messages: list[dict[str, Any]] = []
-        for topic_arn, queue_url in self.capture_queues.items():
-            while batch := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", []):
-                for message in batch:
-                    with contextlib.suppress(ValueError):
-                        messages.append({"topic": topic_arn, "body": json.loads(message["Body"])})
-                    sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
-        return messages
-
-    def serve_provider(self, provider: str, accounts_parameter: str) -> None:
-        """A loopback provider API answering the sample response, and one account that points at it."""
-        from shared.providers import get_adapter
-
-        sample = sample_response(provider)
-        endpoint = get_adapter(provider).endpoint_path
-        self.provider_api = LoopbackServer(get_path=f"/{provider}{endpoint}", get_body=sample.read_bytes())
-        self._cleanup.callback(self.provider_api.close)
-        key_parameter = f"/quota-sentinel/{provider}/local"
-        account = {
-            "name": "local",
-            "base_url": f"{self.provider_api.url}/{provider}",
-            "api_key": {"ssm": key_parameter},
-        }
-        ssm = self.client("ssm")
-        ssm.put_parameter(Name=key_parameter, Value=LOCAL_API_KEY, Type="SecureString", Overwrite=True)
-        ssm.put_parameter(Name=accounts_parameter, Value=json.dumps([account]), Type="String", Overwrite=True)
-        self.notes.append(
-            f"provider simulator {self.provider_api.url}/{provider}{endpoint} serves "
-            f"{sample.relative_to(REPO_ROOT)}; account 'local' in SSM {accounts_parameter}, key in {key_parameter}"
-        )
-
-    def serve_webhook(self, parameter: str) -> None:
-        self.webhook = LoopbackServer()
-        self._cleanup.callback(self.webhook.close)
-        url = f"{self.webhook.url}/services/T0LOCAL/B0LOCAL/local"
-        self.client("ssm").put_parameter(Name=parameter, Value=url, Type="SecureString", Overwrite=True)
-        self.notes.append(f"Slack webhook receiver {url} (SSM {parameter})")
-
-
 # ---------------------------------------------------------------------------------------- the invoke
 
 
@@ -348,7 +173,7 @@ class InvokeResult:
     logs: str
     seconds: float
     published: list[dict[str, Any]] = field(default_factory=list)
-    webhook_posts: list[bytes] = field(default_factory=list)
+    webhook_posts: list[dict[str, Any]] = field(default_factory=list)
     provider_requests: int = 0
     notes: list[str] = field(default_factory=list)
 
@@ -400,7 +225,7 @@ def runtime_environment(
     }
 
 
-def _collect_output(stream: Any, lines: list[str], echo: Callable[[str], None] | None) -> None:
+def _collect_output(stream: Any, lines: list[str], echo: Callable[[str], object] | None) -> None:
     for line in iter(stream.readline, ""):
         lines.append(line)
         if echo is not None:
@@ -416,7 +241,7 @@ def invoke(
     ric_python: Path = RIC_PYTHON,
     env_file: Path | None = ENV_FILE,
     parameters: Mapping[str, str] | None = None,
-    echo: Callable[[str], None] | None = None,
+    echo: Callable[[str], object] | None = None,
 ) -> InvokeResult:
     """Run one event through the host build of ``function_id`` under the Runtime Interface Client."""
     template = load_template()
@@ -465,13 +290,35 @@ def invoke(
             logs="".join(lines),
             seconds=seconds,
             published=resources.published(),
-            webhook_posts=[request.body for request in resources.webhook.requests] if resources.webhook else [],
-            provider_requests=len(resources.provider_api.requests) if resources.provider_api else 0,
+            webhook_posts=resources.webhook.take() if resources.webhook else [],
+            provider_requests=resources.provider_api.requests if resources.provider_api else 0,
             notes=resources.notes,
         )
 
 
 # ---------------------------------------------------------------------------------------- command line
+
+
+class EventFileError(Exception):
+    """The EVENT file cannot be used; the message says why in one line."""
+
+
+def read_event(path: Path) -> Any:
+    """The event JSON of ``path``; a missing, unreadable or invalid file is an EventFileError naming it."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise EventFileError(f"EVENT file {path} not found (see infra/events/ for examples)") from None
+    except IsADirectoryError:
+        raise EventFileError(f"EVENT {path} is a directory, not a JSON file") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise EventFileError(f"EVENT file {path} cannot be read ({type(error).__name__})") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise EventFileError(
+            f"EVENT file {path} is not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}"
+        ) from None
 
 
 @contextlib.contextmanager
@@ -484,7 +331,8 @@ def _aws_environment() -> Iterator[tuple[dict[str, str], str]]:
         yield aws_env, f"the local stack at {aws_env['AWS_ENDPOINT_URL']}"
         return
     with running_local_stack() as stack:
-        yield stack.environment(), f"DynamoDB Local {stack.dynamodb.endpoint}, moto server {stack.moto.endpoint}"
+        moto = stack.moto.endpoint if stack.moto is not None else "-"
+        yield stack.environment(), f"DynamoDB Local {stack.dynamodb.endpoint}, moto server {moto}"
 
 
 def _print_result(result: InvokeResult) -> None:
@@ -498,14 +346,15 @@ def _print_result(result: InvokeResult) -> None:
         kinds = ", ".join(f"{alert.get('kind')} {alert.get('metric') or ''}".strip() for alert in alerts)
         print(f"--- published to {message['topic'].rsplit(':', 1)[-1]}: severity {body.get('severity')}: {kinds}")
     for post in result.webhook_posts:
-        text = json.loads(post).get("text", "") if post.startswith(b"{") else post.decode(errors="replace")
-        print(f"--- posted to the Slack webhook: {text[:160]}")
+        print(f"--- posted to the Slack webhook: {str(post.get('text', ''))[:160]}")
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m infra.invoke", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m local.invoke", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("build-host", help="build every function and layer for this machine into build/host")
+    check_event = commands.add_parser("check-event", help="check that an event file exists and holds JSON")
+    check_event.add_argument("event", type=Path)
     run = commands.add_parser("run", help="invoke a built function with an event")
     run.add_argument("function", help="logical id in template.yaml, e.g. FlashbackFunction")
     run.add_argument("event", type=Path, help="event JSON file, e.g. infra/events/scheduled.json")
@@ -518,11 +367,22 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "build-host":
         build_host()
         return 0
+    if args.command == "check-event":
+        try:
+            read_event(args.event)
+        except EventFileError as error:
+            print(f"make invoke: {error}", file=sys.stderr)
+            return 2
+        return 0
     specs = function_specs(load_template())
     if args.function not in specs:
         parser.error(f"{args.function} is not a function of template.yaml: {', '.join(specs)}")
     parameters = dict(item.split("=", 1) for item in args.parameter)
-    event = json.loads(args.event.read_text())
+    try:
+        event = read_event(args.event)
+    except EventFileError as error:
+        print(f"make invoke: {error}", file=sys.stderr)
+        return 2
     spec = specs[args.function]
     with _aws_environment() as (aws_env, where):
         print(f"--- invoke {spec.logical_id} ({spec.handler}) from build/host/{spec.logical_id}")

@@ -9,7 +9,7 @@ import argparse
 import json
 from pathlib import Path
 
-from infra.samples import sample_cloudwatch_alarm, sample_documents
+from cli.samples import sample_cloudwatch_alarm, sample_documents
 from shared.messages import email_body, email_subject
 from shared.slack import render_alert_document, render_cloudwatch_alarm
 

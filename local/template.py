@@ -1,6 +1,7 @@
-"""template.yaml's intrinsic functions resolved for local use: one resolver for the CLI, the local invoke, the tests.
+"""template.yaml loaded, and its intrinsic functions resolved for local use: one loader and one resolver
+for the CLI, the local invoke, the bench and the tests.
 
-It works on the template as ``infra.local_stack.load_template`` parses it, intrinsics kept as
+``load_template`` parses it with intrinsics kept as
 ``{"Ref": ...}`` and ``{"Fn::X": ...}`` values. A parameter resolves to its override, else its
 ``Default``; a pseudo parameter to a local value; a resource to the local name the caller supplies.
 ``Fn::If``, the condition functions, ``Fn::FindInMap``, ``Fn::Sub``, ``Fn::Join`` and ``Fn::Select``
@@ -14,13 +15,45 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
 from typing import Any, Final
+
+import yaml
+
+from local import REPO_ROOT
+
+TEMPLATE_PATH = REPO_ROOT / "template.yaml"
 
 REGION = "us-east-1"
 ACCOUNT_ID = "123456789012"  # moto's default account
 STACK_NAME = "quota-sentinel"
 CONDITION_FUNCTIONS = ("Fn::Equals", "Fn::Not", "Fn::And", "Fn::Or", "Condition")
 _SUB_VARIABLE = re.compile(r"\$\{([^}]*)\}")
+
+
+class _CloudFormationLoader(yaml.SafeLoader):
+    """Reads template.yaml, keeping intrinsic functions (!Ref, !GetAtt, ...) as plain values.
+
+    cfn-lint's decoder does the same, but importing it costs about a second: too much for every CLI start.
+    """
+
+
+def _intrinsic(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
+    name = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
+    if isinstance(node, yaml.ScalarNode):
+        return {name: loader.construct_scalar(node)}
+    if isinstance(node, yaml.SequenceNode):
+        return {name: loader.construct_sequence(node, deep=True)}
+    return {name: loader.construct_mapping(node, deep=True)}  # type: ignore[arg-type]
+
+
+_CloudFormationLoader.add_multi_constructor("!", _intrinsic)
+
+
+def load_template(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
+    with path.open() as handle:
+        template: dict[str, Any] = yaml.load(handle, Loader=_CloudFormationLoader)  # noqa: S506 - SafeLoader subclass
+    return template
 
 
 class Unresolved(ValueError):

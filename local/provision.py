@@ -1,0 +1,418 @@
+"""The one module that provisions local resources from template.yaml: the state table, the alert topic,
+its subscriptions with their filter policies, and the SSM parameters the functions read.
+
+``make run`` and the CLI (``TemplateView``, ``ensure_table``, ``provision_alert_topic``), the local
+invoke and the bench (``LocalResources``) and the integration fixtures all provision through here, so
+code and template cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from local import REPO_ROOT
+from local.http_server import LoopbackServer, QuietHandler
+from local.simulator import SlackReceiver
+from local.template import ACCOUNT_ID, REGION, Resolver, Unresolved, load_template
+
+TABLE_NAME = "quota-sentinel-state"
+TOPIC_NAME = "quota-sentinel-alerts"
+TOPIC_ARN = f"arn:aws:sns:{REGION}:{ACCOUNT_ID}:{TOPIC_NAME}"
+LOCAL_NAMES = {"StateTable": TABLE_NAME, "AlertTopic": TOPIC_NAME, "OpsTopic": "quota-sentinel-ops"}
+DEFAULT_TIMEOUT_SECONDS = 60.0
+SAMPLE_RESPONSES = REPO_ROOT / "tests" / "fixtures" / "providers"
+LOCAL_API_KEY = "local-demo-key"
+_CONTRACT_KEY_SCHEMA = {
+    "AttributeDefinitions": [
+        {"AttributeName": "pk", "AttributeType": "S"},
+        {"AttributeName": "sk", "AttributeType": "S"},
+    ],
+    "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+    "BillingMode": "PAY_PER_REQUEST",
+    "TimeToLiveSpecification": {"AttributeName": "expires_at", "Enabled": True},
+}
+
+
+def function_logical_id(provider: str) -> str:
+    return f"{provider.capitalize()}Function"
+
+
+# ---------------------------------------------------------------------------------------- the template
+
+
+class TemplateView:
+    """template.yaml, read defensively: what cannot be read or resolved locally falls back to defaults."""
+
+    def __init__(self, template: Mapping[str, Any], refs: Mapping[str, str]) -> None:
+        self.template = template
+        self.resolver = Resolver(template, refs=refs, region=REGION)
+        self.notes: list[str] = []
+
+    @classmethod
+    def load(cls, refs: Mapping[str, str]) -> TemplateView:
+        try:
+            template: Any = load_template()
+        except Exception as error:  # a template being edited must not stop the demo
+            view = cls({}, refs)
+            view.notes.append(f"template.yaml could not be read ({type(error).__name__}); using the contract's names")
+            return view
+        return cls(template if isinstance(template, dict) else {}, refs)
+
+    def _section(self, name: str) -> dict[str, Any]:
+        section = self.template.get(name)
+        return section if isinstance(section, dict) else {}
+
+    def resource(self, logical_id: str) -> dict[str, Any]:
+        resource = self._section("Resources").get(logical_id)
+        return resource if isinstance(resource, dict) else {}
+
+    def properties(self, logical_id: str) -> dict[str, Any]:
+        properties = self.resource(logical_id).get("Properties")
+        return properties if isinstance(properties, dict) else {}
+
+    def parameter_default(self, name: str, fallback: str) -> str:
+        spec = self._section("Parameters").get(name)
+        return str(spec["Default"]) if isinstance(spec, dict) and spec.get("Default") not in (None, "") else fallback
+
+    # -- what the CLI needs
+
+    def function_environment(self, logical_id: str) -> dict[str, str]:
+        """Globals.Function and the function's own Environment.Variables, resolved; unresolvable ones left out."""
+
+        def left_unset(name: str, _error: Unresolved) -> None:
+            self.notes.append(f"{logical_id}: {name} has no local value; left unset")
+
+        return self.resolver.function_environment(logical_id, on_unresolved=left_unset)
+
+    def function_timeout(self, logical_id: str) -> float:
+        globals_section = self._section("Globals").get("Function")
+        timeout = self.properties(logical_id).get("Timeout") or (
+            globals_section.get("Timeout") if isinstance(globals_section, dict) else None
+        )
+        try:
+            return float(timeout) if timeout is not None else DEFAULT_TIMEOUT_SECONDS
+        except (TypeError, ValueError):
+            return DEFAULT_TIMEOUT_SECONDS
+
+    def _policy(self, raw: Any, where: str) -> dict[str, Any] | None:
+        if raw is None:
+            return None
+        try:
+            policy = self.resolver.resolve(raw)
+        except Unresolved:
+            self.notes.append(f"{where}: filter policy has no local value; no filter")
+            return None
+        return policy if isinstance(policy, dict) else None
+
+    def email_filter(self, topic: str = "AlertTopic") -> tuple[str, dict[str, Any] | None]:
+        """(where, policy) of the template's email subscription to ``topic``."""
+        for logical_id, resource in self._section("Resources").items():
+            properties = resource.get("Properties") if isinstance(resource, dict) else None
+            if (
+                isinstance(properties, dict)
+                and resource.get("Type") == "AWS::SNS::Subscription"
+                and properties.get("Protocol") == "email"
+                and properties.get("TopicArn") == {"Ref": topic}
+            ):
+                return logical_id, self._policy(properties.get("FilterPolicy"), logical_id)
+        return "no email subscription in template.yaml", None
+
+    def sns_event_filter(self, function: str, topic: str = "AlertTopic") -> tuple[str, dict[str, Any] | None]:
+        """(where, policy) of ``function``'s SNS event on ``topic``."""
+        events = self.properties(function).get("Events")
+        for name, event in events.items() if isinstance(events, dict) else ():
+            properties = event.get("Properties") if isinstance(event, dict) else None
+            if (
+                isinstance(properties, dict)
+                and event.get("Type") == "SNS"
+                and properties.get("Topic") == {"Ref": topic}
+            ):
+                where = f"{function}.Events.{name}"
+                return where, self._policy(properties.get("FilterPolicy"), where)
+        return f"no SNS event on {topic} in {function}", None
+
+    def topic_attributes(self, logical_id: str = "AlertTopic") -> dict[str, str]:
+        """The attributes moto supports; the KMS key is left out (no KMS locally)."""
+        display_name = self.properties(logical_id).get("DisplayName")
+        try:
+            resolved = self.resolver.resolve(display_name) if display_name is not None else None
+        except Unresolved:
+            resolved = None
+        return {"DisplayName": str(resolved)} if resolved else {}
+
+
+# ---------------------------------------------------------------------------------------- resources
+
+
+def create_table(dynamodb: Any, table_name: str, properties: Mapping[str, Any]) -> None:
+    """A table with the key schema, billing and TTL of a template resource's properties."""
+    dynamodb.create_table(
+        TableName=table_name,
+        AttributeDefinitions=properties["AttributeDefinitions"],
+        KeySchema=properties["KeySchema"],
+        BillingMode=properties.get("BillingMode", "PAY_PER_REQUEST"),
+    )
+    dynamodb.get_waiter("table_exists").wait(TableName=table_name)
+    ttl = properties.get("TimeToLiveSpecification")
+    if ttl:
+        dynamodb.update_time_to_live(TableName=table_name, TimeToLiveSpecification=ttl)
+
+
+def create_table_from_template(table_name: str, logical_id: str = "StateTable", client: Any = None) -> None:
+    """Create a table as template.yaml defines ``logical_id``."""
+    create_table(client or boto3.client("dynamodb"), table_name, load_template()["Resources"][logical_id]["Properties"])
+
+
+def ensure_table(dynamodb: Any, table_name: str = TABLE_NAME) -> str:
+    """The state table, from template.yaml's StateTable (the contract's schema if it cannot be read).
+
+    Returns where its definition came from, or "exists".
+    """
+    if table_name in dynamodb.list_tables()["TableNames"]:
+        return "exists"
+    try:
+        create_table_from_template(table_name, client=dynamodb)
+    except Exception as error:  # a template being edited: the contract's schema is enough locally
+        create_table(dynamodb, table_name, _CONTRACT_KEY_SCHEMA)
+        return f"the contract's schema; template.yaml StateTable unreadable ({type(error).__name__})"
+    return "template.yaml StateTable"
+
+
+def subscribe_queue(
+    topic_arn: str, queue_name: str, *, raw: bool = True, policy: Mapping[str, Any] | None = None, clients: Any = boto3
+) -> tuple[str, str]:
+    """An SQS queue subscribed to ``topic_arn`` (raw delivery or the SNS envelope); (queue URL, subscription ARN)."""
+    sns, sqs = clients.client("sns"), clients.client("sqs")
+    queue_url = str(sqs.create_queue(QueueName=queue_name)["QueueUrl"])
+    arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    attributes = {"RawMessageDelivery": "true" if raw else "false"}
+    if policy:
+        attributes["FilterPolicy"] = json.dumps(policy)
+    subscription = sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=arn, Attributes=attributes)
+    return queue_url, str(subscription["SubscriptionArn"])
+
+
+def drain(queue_url: str, clients: Any = boto3) -> list[str]:
+    """Every message body in the queue, oldest first (moto delivers SNS to SQS as it publishes)."""
+    sqs = clients.client("sqs")
+    bodies: list[str] = []
+    while batch := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get(
+        "Messages", []
+    ):
+        for message in batch:
+            bodies.append(message["Body"])
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+    return bodies
+
+
+def put_parameter(name: str, value: str, *, secure: bool, clients: Any = boto3) -> None:
+    clients.client("ssm").put_parameter(
+        Name=name, Value=value, Type="SecureString" if secure else "String", Overwrite=True
+    )
+
+
+def describe_policy(policy: Mapping[str, Any] | None) -> str:
+    if not policy:
+        return "no filter"
+    return "filter " + "; ".join(
+        f"{key} in {', '.join(map(str, value))}" if isinstance(value, list) else f"{key} {value}"
+        for key, value in policy.items()
+    )
+
+
+@dataclass
+class AlertChannels:
+    """The alert topic and what subscribes to it here: an email queue (raw) and the Slack notifier's queue."""
+
+    topic_arn: str
+    email_queue: str
+    slack_queue: str
+    slack_subscription: str
+    notes: list[str]
+
+
+def provision_alert_topic(template: TemplateView) -> AlertChannels:
+    """AlertTopic and its subscriptions, with the template's filter policies, as SQS queues we read."""
+    attributes = template.topic_attributes()
+    topic_arn = str(boto3.client("sns").create_topic(Name=TOPIC_NAME, Attributes=attributes)["TopicArn"])
+    shown = f' ("{attributes["DisplayName"]}")' if "DisplayName" in attributes else ""
+    notes = [f"AlertTopic              topic {TOPIC_NAME}{shown}"]
+    where, policy = template.email_filter()
+    email_queue, _ = subscribe_queue(topic_arn, "quota-sentinel-email", raw=True, policy=policy)
+    notes.append(f"email subscription      {where}: {describe_policy(policy)}")
+    where, policy = template.sns_event_filter("SlackNotifierFunction")
+    slack_queue, slack_subscription = subscribe_queue(
+        topic_arn, "quota-sentinel-slack-notifier", raw=False, policy=policy
+    )
+    notes.append(f"Slack notifier          {where}: {describe_policy(policy)}")
+    return AlertChannels(topic_arn, email_queue, slack_queue, slack_subscription, notes)
+
+
+def provision_notifier(template: TemplateView, webhook_url: str) -> tuple[dict[str, str], str]:
+    """The Slack notifier's environment, with its webhook URL in the SecureString it reads; and that name."""
+    environment = template.function_environment("SlackNotifierFunction")
+    environment.setdefault("STATE_TABLE_NAME", TABLE_NAME)
+    parameter = environment.setdefault(
+        "SLACK_WEBHOOK_PARAMETER", template.parameter_default("SlackWebhookParameter", "/quota-sentinel/slack/webhook")
+    )
+    put_parameter(parameter, webhook_url, secure=True)
+    return environment, parameter
+
+
+def provision_provider(
+    template: TemplateView, provider: str, account: str, base_url: str, api_key: str
+) -> tuple[dict[str, str], str, str]:
+    """One provider function's environment, its accounts parameter naming ``account`` at ``base_url``, and the
+    account's key in a SecureString. Returns (environment, accounts parameter, key parameter).
+    """
+    environment = template.function_environment(function_logical_id(provider))
+    environment.pop("ACCOUNTS", None)
+    environment.setdefault("STATE_TABLE_NAME", TABLE_NAME)
+    environment.setdefault("ALERT_TOPIC_ARN", TOPIC_ARN)
+    parameter = environment.setdefault(
+        "ACCOUNTS_PARAMETER",
+        template.parameter_default(f"{provider.capitalize()}AccountsParameter", f"/quota-sentinel/{provider}/accounts"),
+    )
+    key_parameter = f"/quota-sentinel/{provider}/{account}/api-key"
+    put_parameter(key_parameter, api_key, secure=True)
+    accounts = [{"name": account, "base_url": base_url, "api_key": {"ssm": key_parameter}}]
+    put_parameter(parameter, json.dumps(accounts), secure=False)
+    return environment, parameter, key_parameter
+
+
+# ---------------------------------------------------------------------------------------- for a built function
+
+
+class SampleProviderApi(LoopbackServer):
+    """A loopback provider API: GET ``path`` answers ``body``; counts requests."""
+
+    def __init__(self, path: str, body: bytes) -> None:
+        self.requests = 0
+        self._lock = threading.Lock()
+        api = self
+
+        class Handler(QuietHandler):
+            def do_GET(self) -> None:
+                with api._lock:
+                    api.requests += 1
+                if self.path.split("?")[0] == path:
+                    self.answer(200, body, "application/json")
+                else:
+                    self.answer(404, b'{"message": "not found"}', "application/json")
+
+        super().__init__(Handler)
+
+
+def sample_response(provider: str) -> Path:
+    """The sample quota response that the provider simulator serves."""
+    candidates = sorted(SAMPLE_RESPONSES.glob(f"provider_{provider}_ok.json")) or sorted(
+        SAMPLE_RESPONSES.glob(f"provider_{provider}_*ok.json")
+    )
+    if not candidates:
+        raise FileNotFoundError(f"no sample response for {provider} under {SAMPLE_RESPONSES}")
+    return candidates[0]
+
+
+class LocalResources:
+    """Creates, on the local stack, what a function's environment names, and records what it sends."""
+
+    def __init__(self, aws_env: Mapping[str, str], cleanup: contextlib.ExitStack) -> None:
+        self.aws_env = dict(aws_env)
+        self.region = self.aws_env.get("AWS_DEFAULT_REGION", "us-east-1")
+        self._cleanup = cleanup
+        self.capture_queues: dict[str, str] = {}  # topic ARN -> queue URL
+        self.provider_api: SampleProviderApi | None = None
+        self.webhook: SlackReceiver | None = None
+        self.notes: list[str] = []
+
+    def client(self, service: str) -> Any:
+        """A boto3 client for the local stack's endpoint of ``service``; never real AWS."""
+        endpoint = self.aws_env.get(f"AWS_ENDPOINT_URL_{service.upper()}") or self.aws_env.get("AWS_ENDPOINT_URL")
+        if not endpoint:
+            raise RuntimeError("no local endpoint for boto3: refusing to talk to real AWS")
+        return boto3.client(  # type: ignore[call-overload]
+            service,
+            endpoint_url=endpoint,
+            region_name=self.region,
+            aws_access_key_id=self.aws_env.get("AWS_ACCESS_KEY_ID", "testing"),
+            aws_secret_access_key=self.aws_env.get("AWS_SECRET_ACCESS_KEY", "testing"),
+        )
+
+    def refs(self, template: Mapping[str, Any]) -> dict[str, str]:
+        """What Ref gives for each resource here: table names, topic ARNs, other resources' local names."""
+        refs = {}
+        for logical_id, resource in template["Resources"].items():
+            name = LOCAL_NAMES.get(logical_id, f"quota-sentinel-{logical_id}")
+            is_topic = resource["Type"] == "AWS::SNS::Topic"
+            refs[logical_id] = f"arn:aws:sns:{self.region}:{ACCOUNT_ID}:{name}" if is_topic else name
+        return refs
+
+    def provision(self, environment: Mapping[str, str], provider: str | None) -> None:
+        if table := environment.get("STATE_TABLE_NAME"):
+            self.ensure_table(table)
+        if topic_arn := environment.get("ALERT_TOPIC_ARN"):
+            self.capture(topic_arn)
+        if (parameter := environment.get("ACCOUNTS_PARAMETER")) and provider is not None:
+            self.serve_provider(provider, parameter)
+        if parameter := environment.get("SLACK_WEBHOOK_PARAMETER"):
+            self.serve_webhook(parameter)
+
+    def ensure_table(self, name: str) -> None:
+        dynamodb = self.client("dynamodb")
+        if ensure_table(dynamodb, name) != "exists":
+            self.notes.append(f"table {name} created from template.yaml's StateTable")
+
+    def capture(self, topic_arn: str) -> None:
+        """Create the topic and subscribe a queue, to show what the function publishes."""
+        sns, sqs = self.client("sns"), self.client("sqs")
+        topic_arn = sns.create_topic(Name=topic_arn.rsplit(":", 1)[-1])["TopicArn"]
+        queue_url, subscription = subscribe_queue(topic_arn, f"capture-{uuid.uuid4().hex[:12]}", clients=self)
+        self.capture_queues[topic_arn] = queue_url
+        self._cleanup.callback(sqs.delete_queue, QueueUrl=queue_url)
+        self._cleanup.callback(sns.unsubscribe, SubscriptionArn=subscription)
+
+    def published(self) -> list[dict[str, Any]]:
+        """Every message published to the captured topics so far, parsed when it is JSON."""
+        messages: list[dict[str, Any]] = []
+        for topic_arn, queue_url in self.capture_queues.items():
+            for body in drain(queue_url, clients=self):
+                with contextlib.suppress(ValueError):
+                    messages.append({"topic": topic_arn, "body": json.loads(body)})
+        return messages
+
+    def serve_provider(self, provider: str, accounts_parameter: str) -> None:
+        """A loopback provider API answering the sample response, and one account that points at it."""
+        from shared.providers import get_adapter
+
+        sample = sample_response(provider)
+        endpoint = get_adapter(provider).endpoint_path
+        self.provider_api = SampleProviderApi(f"/{provider}{endpoint}", sample.read_bytes()).start()
+        self._cleanup.callback(self.provider_api.stop)
+        key_parameter = f"/quota-sentinel/{provider}/local"
+        account = {
+            "name": "local",
+            "base_url": f"{self.provider_api.url}/{provider}",
+            "api_key": {"ssm": key_parameter},
+        }
+        put_parameter(key_parameter, LOCAL_API_KEY, secure=True, clients=self)
+        put_parameter(accounts_parameter, json.dumps([account]), secure=False, clients=self)
+        self.notes.append(
+            f"provider simulator {self.provider_api.url}/{provider}{endpoint} serves "
+            f"{sample.relative_to(REPO_ROOT)}; account 'local' in SSM {accounts_parameter}, key in {key_parameter}"
+        )
+
+    def serve_webhook(self, parameter: str) -> None:
+        self.webhook = SlackReceiver("/services/T0LOCAL/B0LOCAL/local").start()
+        self._cleanup.callback(self.webhook.stop)
+        url = self.webhook.webhook_url
+        put_parameter(parameter, url, secure=True, clients=self)
+        self.notes.append(f"Slack webhook receiver {url} (SSM {parameter})")
