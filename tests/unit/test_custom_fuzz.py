@@ -15,7 +15,8 @@ from shared.config import ConfigError
 from shared.custom import CustomAdapter, ProviderEntry, adapter_for, parse_custom_providers, validate_entry
 from shared.models import ProviderError, QuotaMetric
 from shared.providers import interpret
-from tests.fuzzing import answer, fuzz, json_values, mutated
+from tests.fuzzing import answer, assert_reaches_metrics, fuzz, json_values, mutated
+from tests.unit.test_custom_adapter import BODY
 from tests.unit.test_custom_spec import ENTRY
 
 SPECS = Path(__file__).parents[2] / "docs" / "providers"
@@ -52,6 +53,10 @@ def test_any_body_against_the_specs_gives_metrics_or_provider_error(
     adapter: CustomAdapter, status: int, body: Any
 ) -> None:
     read_answer(adapter, status, body)
+
+
+def test_near_valid_bodies_reach_metrics_so_the_body_fuzz_is_not_only_refusals() -> None:
+    assert_reaches_metrics(ADAPTERS[0], mutated(st.just(BODY), junk=json_values(max_leaves=4)))
 
 
 # --- malformed specs -------------------------------------------------------------------------------
