@@ -682,9 +682,11 @@ def _provision_notifier(
     """The Slack notifier's environment, and its webhook URL in the SecureString it reads."""
     environment = template.function_environment("SlackNotifierFunction")
     environment.setdefault("STATE_TABLE_NAME", TABLE_NAME)
-    parameter = environment.setdefault(
-        "SLACK_WEBHOOK_PARAMETER", template.parameter_default("SlackWebhookParameter", "/quota-sentinel/slack/webhook")
+    # The template's default is empty (no notifier); the local simulation always runs one.
+    parameter = environment.get("SLACK_WEBHOOK_PARAMETER") or template.parameter_default(
+        "SlackWebhookParameter", "/quota-sentinel/slack/webhook"
     )
+    environment["SLACK_WEBHOOK_PARAMETER"] = parameter
     _put_parameter(parameter, slack_url or (receiver.webhook_url if receiver else ""), secure=True)
     console.line(f"  SlackNotifierFunction   webhook URL in SecureString {parameter}")
     return environment
