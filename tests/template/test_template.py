@@ -167,7 +167,10 @@ def test_provider_function_environment_and_least_privilege(
     statements = {s["Sid"]: s for s in statements_of(policy)}
     state = statements["OwnStatePartition"]
     assert sorted(state["Action"]) == ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
-    assert state["Condition"] == {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": [f"provider#{provider}"]}}
+    assert state["Condition"] == {
+        "ForAllValues:StringEquals": {"dynamodb:LeadingKeys": [f"provider#{provider}"]},
+        "Null": {"dynamodb:LeadingKeys": "false"},
+    }
     assert f"/quota-sentinel/{provider}/*" in statements["ReadOwnParameters"]["Resource"]["Fn::Sub"]
     assert f":secret:quota-sentinel/{provider}/*" in statements["ReadOwnSecrets"]["Resource"]["Fn::Sub"]
     for sid in ("DecryptOwnParameters", "DecryptOwnSecrets"):
@@ -196,7 +199,10 @@ def test_slack_notifier_exists_only_with_a_webhook_and_reads_only_its_records(te
     [policy] = template["Resources"]["SlackNotifierFunction"]["Properties"]["Policies"]
     statements = {s["Sid"]: s for s in statements_of(policy)}
     records = statements["OwnIdempotencyRecords"]
-    assert records["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["idempotency#*"]}}
+    assert records["Condition"] == {
+        "ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["idempotency#*"]},
+        "Null": {"dynamodb:LeadingKeys": "false"},
+    }
     assert state_store.IDEMPOTENCY_PARTITION.startswith("idempotency#")
     assert statements["ReadWebhookParameter"]["Action"] == "ssm:GetParameter"
     assert statements["ReadWebhookParameter"]["Resource"]["Fn::Sub"].endswith(":parameter${SlackWebhookParameter}")
