@@ -43,7 +43,7 @@ $(STAMPS)/scan-venv: infra/requirements-scan.txt
 	@touch $@
 
 scan: $(STAMPS)/scan
-$(STAMPS)/scan: template.yaml infra/deploy/checkov-baseline.json infra/deploy/scan.py $(STAMPS)/scan-venv
+$(STAMPS)/scan: template.yaml infra/deploy/checkov-baseline.json infra/deploy/scan.py $(STAMPS)/scan-venv $(STAMPS)/deploy-translate
 	$(SCAN_VENV)/bin/python infra/deploy/scan.py template.yaml infra/deploy/checkov-baseline.json
 	@touch $@
 
