@@ -24,7 +24,7 @@ $(DEPLOY_TARGETS): export AWS_ACCESS_KEY_ID = offline
 $(DEPLOY_TARGETS): export AWS_SECRET_ACCESS_KEY = offline
 $(DEPLOY_TARGETS): export AWS_ENDPOINT_URL = http://127.0.0.1:9
 
-.PHONY: deploy-translate deploy-check scan scan-venv
+.PHONY: deploy-translate deploy-check scan scan-venv clean-deploy
 
 deploy-translate: $(STAMPS)/deploy-translate
 $(STAMPS)/deploy-translate: template.yaml infra/deploy/translate.py infra/deploy/parameter_sets.json $(STAMPS)/tools-venv
@@ -46,6 +46,9 @@ scan: $(STAMPS)/scan
 $(STAMPS)/scan: template.yaml infra/deploy/checkov-baseline.json infra/deploy/scan.py $(STAMPS)/scan-venv $(STAMPS)/deploy-translate
 	$(SCAN_VENV)/bin/python infra/deploy/scan.py template.yaml infra/deploy/checkov-baseline.json
 	@touch $@
+
+clean-deploy:
+	rm -rf $(DEPLOY_CHECK_DIR) $(SCAN_VENV) $(STAMPS)/deploy-translate $(STAMPS)/scan-venv $(STAMPS)/scan
 
 TEST_PREREQS += deploy-translate scan
 
