@@ -73,6 +73,7 @@ class FunctionSpec:
 
 def function_specs(template: Mapping[str, Any]) -> dict[str, FunctionSpec]:
     defaults = template.get("Globals", {}).get("Function", {})
+    resolver = Resolver(template)  # the timeout may be a parameter (FunctionTimeout): its default applies
     specs = {}
     for logical_id, resource in template["Resources"].items():
         if resource["Type"] != "AWS::Serverless::Function":
@@ -83,7 +84,7 @@ def function_specs(template: Mapping[str, Any]) -> dict[str, FunctionSpec]:
             logical_id=logical_id,
             code_uri=str(properties["CodeUri"]),
             handler=str(properties["Handler"]),
-            timeout=int(properties.get("Timeout", 3)),
+            timeout=int(resolver.resolve(properties.get("Timeout", 3))),
             memory=int(properties.get("MemorySize", 128)),
             layers=tuple(layer["Ref"] for layer in layers),
             environment=function_variables(template, logical_id),

@@ -261,9 +261,12 @@ def provision_notifier(template: TemplateView, webhook_url: str) -> tuple[dict[s
     """The Slack notifier's environment, with its webhook URL in the SecureString it reads; and that name."""
     environment = template.function_environment("SlackNotifierFunction")
     environment.setdefault("STATE_TABLE_NAME", TABLE_NAME)
-    parameter = environment.setdefault(
-        "SLACK_WEBHOOK_PARAMETER", template.parameter_default("SlackWebhookParameter", "/quota-sentinel/slack/webhook")
+    # The template's default is empty (no notifier); the local stack always runs one.
+    parameter = environment.get("SLACK_WEBHOOK_PARAMETER") or template.parameter_default(
+        "SlackWebhookParameter", "/quota-sentinel/slack/webhook"
     )
+    parameter = parameter or "/quota-sentinel/slack/webhook"
+    environment["SLACK_WEBHOOK_PARAMETER"] = parameter
     put_parameter(parameter, webhook_url, secure=True)
     return environment, parameter
 

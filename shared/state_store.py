@@ -56,6 +56,9 @@ class StoredAccount:
 
 
 ACCOUNT_PREFIX = "account#"
+# The Slack notifier's idempotency records: a fixed partition, so that its role can be granted the prefix
+# ``idempotency#`` without naming its own function (Powertools' default, idempotency#<function name>).
+IDEMPOTENCY_PARTITION = "idempotency#slack-notifier"
 
 
 def account_key(provider: str, account: str) -> dict[str, Any]:
@@ -227,5 +230,6 @@ def idempotency_layer(table_name: str) -> DynamoDBPersistenceLayer:
         key_attr=PARTITION_KEY,
         sort_key_attr=SORT_KEY,
         expiry_attr=TTL_ATTRIBUTE,
+        static_pk_value=IDEMPOTENCY_PARTITION,
         boto3_client=default_client(),
     )

@@ -103,6 +103,21 @@ def test_same_alert_ids_twice_are_delivered_once(slack: str, httpserver: HTTPSer
     assert len(httpserver.log) == 1
 
 
+def test_idempotency_records_live_under_the_fixed_partition_its_role_is_granted(
+    slack: str, httpserver: HTTPServer, notifier_app: ModuleType, aws: Aws
+) -> None:
+    """template.yaml grants the notifier only `idempotency#*` partitions, whatever its function is named."""
+    httpserver.expect_request(HOOK_PATH, method="POST").respond_with_data("ok")
+    counts = invoke(notifier_app, sample_documents()["triggered"].model_dump(mode="json"))
+    assert counts["delivered"] + counts["duplicates"] == 1
+    response = boto3.client("dynamodb").query(
+        TableName=aws.table_name,
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": "idempotency#slack-notifier"}},
+    )
+    assert response["Items"], "no idempotency record under idempotency#slack-notifier"
+
+
 def test_sixty_alerts_stay_within_slack_limits(slack: str, httpserver: HTTPServer, notifier_app: ModuleType) -> None:
     httpserver.expect_request(HOOK_PATH, method="POST").respond_with_data("ok")
     base = sample_documents()["escalated"]

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from local import REPO_ROOT
-from shared import observability, runner
+from shared import observability, runner, state_store
 from shared.providers import PROVIDER_IDS
 
 PROVIDER_FUNCTIONS = {
@@ -160,10 +160,114 @@ def test_provider_function_environment_and_least_privilege(
     assert template["Parameters"][accounts_parameter]["AllowedPattern"].startswith(f"^/quota-sentinel/{provider}/")
     for name in ("WARNING_PERCENT", "CRITICAL_PERCENT", "HYSTERESIS_PERCENT", "RENOTIFY_SECONDS"):
         assert name in variables
-    policies = {next(iter(p)): next(iter(p.values())) for p in properties["Policies"]}
-    assert policies["DynamoDBCrudPolicy"] == {"TableName": {"Ref": "StateTable"}}
-    assert policies["SNSPublishMessagePolicy"] == {"TopicName": {"Fn::GetAtt": "AlertTopic.TopicName"}}
-    assert policies["SSMParameterReadPolicy"] == {"ParameterName": f"quota-sentinel/{provider}/*"}
+    assert variables["MAX_CONCURRENCY"] == {"Ref": "MaxConcurrency"}
+    assert properties["Timeout"] == {"Ref": "FunctionTimeout"}
+    # Only inline statements: SAM's policy templates grant Scan, DeleteItem and DescribeParameters on "*".
+    [policy] = properties["Policies"]
+    statements = {s["Sid"]: s for s in statements_of(policy)}
+    state = statements["OwnStatePartition"]
+    assert sorted(state["Action"]) == ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
+    assert state["Condition"] == {
+        "ForAllValues:StringEquals": {"dynamodb:LeadingKeys": [f"provider#{provider}"]},
+        "Null": {"dynamodb:LeadingKeys": "false"},
+    }
+    assert f"/quota-sentinel/{provider}/*" in statements["ReadOwnParameters"]["Resource"]["Fn::Sub"]
+    assert f":secret:quota-sentinel/{provider}/*" in statements["ReadOwnSecrets"]["Resource"]["Fn::Sub"]
+    for sid in ("DecryptOwnParameters", "DecryptOwnSecrets"):
+        assert statements[sid]["Resource"] == {"Ref": "SecretsKmsKeyArn"}, "decrypt only with the named key"
+
+
+def statements_of(policy: dict[str, Any]) -> list[dict[str, Any]]:
+    """A policy's statements, each `!If [HasX, statement, !Ref AWS::NoValue]` taken as its statement."""
+    statements = []
+    for entry in policy["Statement"]:
+        statement = entry
+        if "Fn::If" in entry:
+            _condition, statement, otherwise = entry["Fn::If"]
+            assert otherwise == {"Ref": "AWS::NoValue"}
+        statements.append(statement)
+    return statements
+
+
+def test_slack_notifier_exists_only_with_a_webhook_and_reads_only_its_records(template: dict[str, Any]) -> None:
+    assert template["Parameters"]["SlackWebhookParameter"]["Default"] == ""
+    assert template["Conditions"]["HasSlackWebhook"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "SlackWebhookParameter"}, ""]}]
+    }
+    for logical_id in ("SlackNotifierFunction", "SlackNotifierLogGroup", "SlackNotifierErrorsAlarm"):
+        assert template["Resources"][logical_id]["Condition"] == "HasSlackWebhook", logical_id
+    [policy] = template["Resources"]["SlackNotifierFunction"]["Properties"]["Policies"]
+    statements = {s["Sid"]: s for s in statements_of(policy)}
+    records = statements["OwnIdempotencyRecords"]
+    assert records["Condition"] == {
+        "ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["idempotency#*"]},
+        "Null": {"dynamodb:LeadingKeys": "false"},
+    }
+    assert state_store.IDEMPOTENCY_PARTITION.startswith("idempotency#")
+    assert statements["ReadWebhookParameter"]["Action"] == "ssm:GetParameter"
+    assert statements["ReadWebhookParameter"]["Resource"]["Fn::Sub"].endswith(":parameter${SlackWebhookParameter}")
+
+
+def test_schedules_come_from_a_fixed_list_and_the_switch_window_from_the_schedule(template: dict[str, Any]) -> None:
+    intervals = template["Mappings"]["ScheduleInterval"]
+    allowed = ["off", "5-minutes", "10-minutes", "15-minutes", "30-minutes", "1-hour", "6-hours", "12-hours", "1-day"]
+    assert list(intervals) == allowed
+    unit_seconds = {"minute": 60, "hour": 3600, "day": 86400}
+    for name, entry in intervals.items():
+        match = re.fullmatch(r"rate\((\d+) (minute|hour|day)s?\)", entry["Expression"])
+        assert match, entry
+        seconds = int(match[1]) * unit_seconds[match[2]]
+        assert seconds >= 300, f"{name}: nothing under 5 minutes"
+        assert entry["Seconds"] == seconds, f"{name}: the switch's period is the schedule's interval"
+        periods = template["Parameters"]["DeadMansSwitchPeriods"]
+        limit = 604800 if seconds >= 3600 else 86400  # CloudWatch's longest evaluation range
+        assert seconds * periods["MaxValue"] <= limit, name
+    assert template["Parameters"]["DeadMansSwitchPeriods"]["MinValue"] >= 2
+    for logical_id in PROVIDER_FUNCTIONS.values():
+        name = logical_id.removesuffix("Function")
+        assert template["Parameters"][f"{name}Schedule"]["AllowedValues"] == allowed
+        assert template["Parameters"][f"{name}Schedule"]["Default"] == "off"
+        schedule = function(template, logical_id)["Events"]["Schedule"]["Properties"]
+        assert schedule["ScheduleExpression"] == {
+            "Fn::FindInMap": ["ScheduleInterval", {"Ref": f"{name}Schedule"}, "Expression"]
+        }
+        assert schedule["RoleArn"] == {"Fn::GetAtt": "SchedulerRole.Arn"}
+        switch = template["Resources"][f"{name}DeadMansSwitchAlarm"]["Properties"]
+        assert switch["Period"] == {"Fn::FindInMap": ["ScheduleInterval", {"Ref": f"{name}Schedule"}, "Seconds"]}
+
+
+def test_the_scheduler_role_trusts_only_this_account(template: dict[str, Any]) -> None:
+    role = template["Resources"]["SchedulerRole"]["Properties"]
+    [trust] = role["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Principal"] == {"Service": "scheduler.amazonaws.com"}
+    assert trust["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
+    [policy] = role["Policies"]
+    invoke = policy["PolicyDocument"]["Statement"][0]
+    assert invoke["Action"] == "lambda:InvokeFunction"
+    assert invoke["Resource"] == [{"Fn::GetAtt": f"{f}.Arn"} for f in PROVIDER_FUNCTIONS.values()]
+
+
+def test_reserved_concurrency_is_optional_and_off_by_default(template: dict[str, Any]) -> None:
+    parameter = template["Parameters"]["ProviderReservedConcurrency"]
+    assert parameter["Default"] == 0
+    for logical_id in PROVIDER_FUNCTIONS.values():
+        assert function(template, logical_id)["ReservedConcurrentExecutions"] == {
+            "Fn::If": ["HasReservedConcurrency", {"Ref": "ProviderReservedConcurrency"}, {"Ref": "AWS::NoValue"}]
+        }
+    concurrency = template["Parameters"]["MaxConcurrency"]
+    assert (concurrency["Default"], concurrency["MinValue"], concurrency["MaxValue"]) == (16, 1, 64)
+
+
+def test_a_test_alert_command_per_scheduled_provider(template: dict[str, Any]) -> None:
+    outputs = template["Outputs"]
+    assert "TestAlertCommand" not in outputs
+    for logical_id in PROVIDER_FUNCTIONS.values():
+        name = logical_id.removesuffix("Function")
+        output = outputs[f"{name}TestAlertCommand"]
+        assert output["Condition"] == f"{name}Scheduled"
+        assert f"${{{logical_id}}}" in output["Value"]["Fn::Sub"]
+        assert '{"test_alert": true}' in output["Value"]["Fn::Sub"]
+    assert {"AlertChannels", "SubscribeOtherChannels"} <= set(outputs)
 
 
 def test_powertools_names_match_the_code(template: dict[str, Any]) -> None:
@@ -190,6 +294,31 @@ def test_state_table_keys_ttl_pitr_sse_on_demand(template: dict[str, Any]) -> No
     assert template["Resources"]["StateTable"]["DeletionPolicy"] == "Retain"
 
 
+def test_state_table_is_never_replaced_silently(template: dict[str, Any]) -> None:
+    """Changing a key, naming the table or adding a local index makes CloudFormation REPLACE the table:
+    the stack would move to an empty table (every alert fires again) and orphan the old one. If this test
+    fails, the change needs a migration plan, not an edit of this test."""
+    resource = template["Resources"]["StateTable"]
+    table = resource["Properties"]
+    assert table["KeySchema"] == [
+        {"AttributeName": state_store.PARTITION_KEY, "KeyType": "HASH"},
+        {"AttributeName": state_store.SORT_KEY, "KeyType": "RANGE"},
+    ]
+    keys = {a["AttributeName"]: a["AttributeType"] for a in table["AttributeDefinitions"]}
+    assert {name: keys[name] for name in ("pk", "sk")} == {"pk": "S", "sk": "S"}
+    assert "TableName" not in table and "LocalSecondaryIndexes" not in table
+    assert resource["DeletionPolicy"] == "Retain" and resource["UpdateReplacePolicy"] == "Retain"
+    assert table["DeletionProtectionEnabled"] == {"Fn::If": ["StateTableProtected", True, False]}
+    assert template["Parameters"]["StateTableDeletionProtection"]["Default"] == "enabled"
+
+
+def test_dead_letter_queue_and_log_groups_have_explicit_deletion_policies(template: dict[str, Any]) -> None:
+    for logical_id in ["DeadLetterQueue", *resources_of_type(template, "AWS::Logs::LogGroup")]:
+        resource = template["Resources"][logical_id]
+        assert resource["DeletionPolicy"] in ("Delete", "Retain"), logical_id
+        assert resource["UpdateReplacePolicy"] == "Retain", logical_id
+
+
 def test_topics_are_encrypted_and_cloudwatch_may_use_the_ops_key(template: dict[str, Any]) -> None:
     resources = template["Resources"]
     assert resources["AlertTopic"]["Properties"]["KmsMasterKeyId"]
@@ -198,6 +327,8 @@ def test_topics_are_encrypted_and_cloudwatch_may_use_the_ops_key(template: dict[
     cloudwatch = [s for s in statements if s["Principal"].get("Service") == "cloudwatch.amazonaws.com"]
     assert len(cloudwatch) == 1
     assert set(cloudwatch[0]["Action"]) == {"kms:Decrypt", "kms:GenerateDataKey*"}
+    assert cloudwatch[0]["Condition"]["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
+    assert ":alarm:*" in cloudwatch[0]["Condition"]["ArnLike"]["aws:SourceArn"]["Fn::Sub"]
 
 
 def test_no_statement_allows_every_action(template: dict[str, Any]) -> None:
@@ -247,10 +378,16 @@ def test_alarms_publish_to_the_ops_topic_only(template: dict[str, Any]) -> None:
     errors = {
         a["Properties"]["Dimensions"][0]["Value"]["Ref"]
         for a in alarms.values()
-        if a["Properties"]["MetricName"] == "Errors"
+        if a["Properties"].get("MetricName") == "Errors"
     }
     assert errors == set(ALL_FUNCTIONS)
-    depth = [a for a in alarms.values() if a["Properties"]["Namespace"] == "AWS/SQS"]
+    depth = [a for a in alarms.values() if a["Properties"].get("Namespace") == "AWS/SQS"]
+    throttled = [
+        m["MetricStat"]["Metric"]["Dimensions"][0]["Value"]["Ref"]
+        for m in statements_of({"Statement": alarms["ThrottlesAlarm"]["Properties"]["Metrics"]})
+        if "MetricStat" in m
+    ]
+    assert sorted(throttled) == sorted(ALL_FUNCTIONS)
     assert depth[0]["Properties"]["Dimensions"] == [
         {"Name": "QueueName", "Value": {"Fn::GetAtt": "DeadLetterQueue.QueueName"}}
     ]
@@ -263,7 +400,7 @@ def test_dead_mans_switch_per_provider_reads_the_runners_metric(template: dict[s
     switches = {}
     for alarm in alarms:
         properties = alarm["Properties"]
-        if properties["MetricName"] == "SuccessfulChecks":
+        if properties.get("MetricName") == "SuccessfulChecks":
             dimensions = {d["Name"]: d["Value"] for d in properties["Dimensions"]}
             switches[dimensions["provider"]] = (alarm, dimensions)
     assert set(switches) == set(PROVIDER_IDS)
@@ -307,11 +444,10 @@ def test_parameters_are_described_and_constrained(template: dict[str, Any]) -> N
         assert constraints, f"{name} has no allowed values"
 
 
-def test_deploy_docs_document_every_parameter(template: dict[str, Any]) -> None:
-    deploy = (REPO_ROOT / "docs" / "deploy.md").read_text()
-    section = deploy[deploy.index("<!-- deploy:start -->") : deploy.index("<!-- deploy:end -->")]
+def test_deploy_guide_documents_every_parameter(template: dict[str, Any]) -> None:
+    guide = (REPO_ROOT / "docs" / "deploy.md").read_text()
     for name in template["Parameters"]:
-        assert f"| `{name}` |" in section, name
+        assert f"| `{name}` |" in guide, name
 
 
 def test_outputs_are_described(template: dict[str, Any]) -> None:

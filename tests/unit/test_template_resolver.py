@@ -248,7 +248,7 @@ def test_the_real_function_environments_resolve(template: dict[str, Any]) -> Non
 
 
 def test_the_real_conditions_and_subs(template: dict[str, Any]) -> None:
-    resolver = Resolver(template, parameters={"FlashbackSchedule": "rate(5 minutes)"}, region="eu-central-1")
+    resolver = Resolver(template, parameters={"FlashbackSchedule": "5-minutes"}, region="eu-central-1")
     assert resolver.condition("FlashbackScheduled") is True
     assert resolver.condition("BigdataScheduled") is False
     assert resolver.condition("HasAlertEmail") is False
@@ -257,8 +257,10 @@ def test_the_real_conditions_and_subs(template: dict[str, Any]) -> None:
     schedule = resources["FlashbackFunction"]["Properties"]["Events"]["Schedule"]["Properties"]
     assert resolver.resolve(schedule["ScheduleExpression"]) == "rate(5 minutes)"
     assert resolver.resolve(schedule["State"]) == "ENABLED"
-    statement = resources["FlashbackFunction"]["Properties"]["Policies"][-1]["Statement"][0]
-    assert resolver.resolve(statement["Resource"]) == "arn:aws:kms:eu-central-1:123456789012:key/*"
+    statement = resources["FlashbackFunction"]["Properties"]["Policies"][-1]["Statement"][2]
+    assert resolver.resolve(statement["Resource"]) == (
+        "arn:aws:ssm:eu-central-1:123456789012:parameter/quota-sentinel/flashback/*"
+    )
     with pytest.raises(Unresolved, match="Fn::GetAtt"):
         resolver.resolve(schedule["DeadLetterConfig"])
 
