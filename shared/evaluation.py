@@ -271,7 +271,7 @@ def _failed_alert(
         previous_level=previous_level,
         reason=error.reason,
         id=account_alert_id(ref, now),
-        message=f"Quota check failed: {wording}{streak}. {error.message}",
+        message=f"Quota check failed: {wording}{streak}. {error.message[:1].upper()}{error.message[1:]}",
         hint=failure_hint(error.reason, ref, error.key_unreadable),
         details={"http_status": error.status} if error.status is not None else {},
     )
