@@ -921,6 +921,8 @@ def _print_run_summary(console: Console, provider: str, summary: Any) -> set[tup
                 f"  {provider}/{name}: {style.level('ok', '✓')} {account.get('metrics')} metric(s), "
                 f"{account.get('alerts')} alert(s)"
             )
+            for warning in account.get("warnings", []):  # e.g. a metric id in thresholds that the provider lacks
+                console.line(f"    {style.level('warning', 'warning')}: {warning}")
         else:
             failed.add((provider, name))
             console.line(f"  {provider}/{name}: {style.level('critical', '✗')} check failed: {account.get('error')}")
