@@ -31,7 +31,7 @@ class PublishError(Exception):
 
 CONNECT_TIMEOUT_SECONDS = 1.0
 READ_TIMEOUT_SECONDS = 3.0
-MAX_ATTEMPTS = 3
+MAX_ATTEMPTS = 3  # in all, the first included
 
 
 def call_seconds_bound() -> float:
@@ -46,7 +46,7 @@ def default_client() -> SNSClient:
     config = Config(
         connect_timeout=CONNECT_TIMEOUT_SECONDS,
         read_timeout=READ_TIMEOUT_SECONDS,
-        retries={"max_attempts": MAX_ATTEMPTS, "mode": "standard"},
+        retries={"total_max_attempts": MAX_ATTEMPTS, "mode": "standard"},
     )
     return boto3.client("sns", config=config)
 

@@ -318,14 +318,16 @@ def _to_millisecond(moment: datetime) -> datetime:
 def rotated(plans: list[AccountPlan], now: datetime) -> list[AccountPlan]:
     """The accounts in this run's order: a rotation by an offset derived from the check time, at no read.
 
-    When a run cannot check every account, the last in its order miss out; the offset moves about half the
-    list from one scheduled minute to the next (exactly half for odd-minute schedules, such as every 5 or 15
-    minutes), so the accounts one run missed come first in the next, and every interval rotates.
+    When a run cannot check every account, the last in its order miss out. From one minute to the next the
+    offset moves by half the list, so on a schedule of an odd number of minutes (every 1, 5, 15 minutes) the
+    accounts that one run missed come first in the next, within the hour. Each hour it also moves by a
+    golden-ratio share of the list, so that on any other schedule no account is last for long.
     """
-    if len(plans) < 2:
+    count = len(plans)
+    if count < 2:
         return plans
     minute = int(now.timestamp() // 60)
-    offset = (minute * ((len(plans) + 1) // 2) + minute // 2) % len(plans)
+    offset = (minute * ((count + 1) // 2) + (minute // 60) * round(count * 0.618)) % count
     return plans[offset:] + plans[:offset]
 
 

@@ -65,7 +65,7 @@ def account_key(provider: str, account: str) -> dict[str, Any]:
 
 CONNECT_TIMEOUT_SECONDS = 1.0
 READ_TIMEOUT_SECONDS = 2.0
-MAX_ATTEMPTS = 3
+MAX_ATTEMPTS = 3  # in all, the first included
 DEFAULT_POOL_SIZE = 16
 
 
@@ -86,7 +86,7 @@ def default_client(pool_size: int = DEFAULT_POOL_SIZE) -> DynamoDBClient:
     config = Config(
         connect_timeout=CONNECT_TIMEOUT_SECONDS,
         read_timeout=READ_TIMEOUT_SECONDS,
-        retries={"max_attempts": MAX_ATTEMPTS, "mode": "standard"},
+        retries={"total_max_attempts": MAX_ATTEMPTS, "mode": "standard"},
         max_pool_connections=pool_size,
     )
     return boto3.client("dynamodb", config=config)
