@@ -67,7 +67,8 @@ def sample_documents() -> dict[str, AlertDocument]:
     test_alert = Alert(
         kind=AlertKind.TEST, metric=None, name="Test alert", level=Level.CRITICAL, previous_level=Level.OK,
         id="flashback/main/#test/2026-11-22T10:00:00.000Z",
-        message="Test alert from Quota Sentinel for flashback/main.", hint="Nothing to do. Real alerts look like this one.", test=True,
+        message="Test alert from Quota Sentinel for flashback/main.",
+        hint="Nothing to do. Real alerts look like this one.", test=True,
     )  # fmt: skip
     storage = QuotaMetric(metric_id="STORAGE_TOTAL_BYTES", name="Storage", used=9.6 * GIB, limit=10 * GIB, unit="bytes")
     alerts_by_kind = {
