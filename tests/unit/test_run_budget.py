@@ -225,3 +225,14 @@ def test_a_bad_entry_under_the_accounts_path_names_the_field_and_not_an_outside_
     with stubber, pytest.raises(ConfigError) as caught:
         load_accounts_parameter("/team/x/", "flashback")
     assert str(caught.value).startswith("ACCOUNTS_PARAMETER[0].api_key.env: must be an environment variable name")
+
+
+@pytest.mark.parametrize("value", ["sk_live_4eC39HqLyjWDarjtT1zdp7dc", "accounts", "quota-sentinel/flashback/"])
+def test_accounts_parameter_must_be_a_parameter_name_path_or_arn_and_is_never_echoed(value: str) -> None:
+    env = {**environ(0), "ACCOUNTS_PARAMETER": value}
+    del env["ACCOUNTS"]
+    with pytest.raises(ConfigError) as caught:
+        load_provider_settings(env)
+    assert str(caught.value) == (
+        "ACCOUNTS_PARAMETER: must be an SSM parameter name starting with /, a path ending in /, or an ARN"
+    )
