@@ -25,13 +25,13 @@ from shared.config import (
     ConfigError,
     ProviderSettings,
     SecretUnavailable,
-    describe_key,
     load_accounts_parameter,
     load_provider_settings,
     resolve_api_key,
 )
 from shared.evaluation import AccountRef, Evaluation, channel_test_alert_id, evaluate
 from shared.http import MIN_ATTEMPT_SECONDS, NOT_CHECKED, ProviderHttpClient
+from shared.key_references import describe_key
 from shared.models import (
     Alert,
     AlertDocument,

@@ -10,14 +10,8 @@ from typing import Any
 
 import pytest
 
-from shared.config import (
-    ConfigError,
-    EnvKey,
-    SecretsManagerKey,
-    SsmKey,
-    describe_key,
-    load_provider_settings,
-)
+from shared.config import ConfigError, load_provider_settings
+from shared.key_references import EnvKey, SecretsManagerKey, SsmKey, describe_key
 from shared.models import AlertKind, FailureReason
 from shared.runner import Dependencies, run_provider
 from tests.conftest import FakeLambdaContext
