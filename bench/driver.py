@@ -7,9 +7,9 @@ function would not.
 
     python -P bench/driver.py SPEC.json RESULT.json SPAWNED_AT
 
-SPEC holds the runs (event, provider usage percent, remaining time), whether to count AWS calls (botocore
-``before-call`` event hooks on every client, however created), and optional patches of the runner's
-concurrency and time budget. Between runs the driver prints a marker line, so the caller can measure each
+SPEC holds the runs (event, provider usage percent, remaining time) and whether to count AWS calls (botocore
+``before-call`` event hooks on every client, however created); concurrency is the function's own
+``MAX_CONCURRENCY`` variable. Between runs the driver prints a marker line, so the caller can measure each
 run's log output. RESULT gets the timings, the counts, the summaries and the peak RSS.
 """
 
@@ -96,10 +96,6 @@ def main(spec_path: str, result_path: str, spawned_at: str) -> int:
     app = importlib.import_module("app")
     imported_at = time.time()
     import_seconds = time.perf_counter() - import_started
-    runner = sys.modules["shared.runner"]
-    for name in ("MAX_WORKERS", "HTTP_BUDGET_SECONDS"):
-        if spec.get(name) is not None:
-            setattr(runner, name, spec[name])
     runs = []
     for index, run in enumerate(spec["runs"]):
         if run.get("percent") is not None:

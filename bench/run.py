@@ -2,6 +2,7 @@
 
     .venv/bin/python -m bench.run               # everything (needs `make build build-host`)
     .venv/bin/python -m bench.run --runs 7 --scale-repeats 1
+    .venv/bin/python -m bench.run --only P3b    # P3b alone, written to results-P3b.json
 
 Run it on a quiet machine: it waits (a little) for the load average to fall first, and records it.
 """
@@ -21,7 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import calls, coldstart, cost, report, scale, size
+from bench import accounts_path, calls, coldstart, cost, report, scale, size
 from bench.world import BENCH_DIR, running_world
 
 QUIET_LOAD = 1.5
@@ -106,12 +107,31 @@ def notes(results: dict[str, Any]) -> list[str]:
     return out
 
 
+def measure_p3b(world: Any, log: Callable[[str], None]) -> dict[str, Any]:
+    return {"path": accounts_path.measure_path(world, log), "starvation": accounts_path.measure_starvation(world, log)}
+
+
+def run_p3b_alone(output: Path, log: Callable[[str], None], load_before: float) -> int:
+    timings: dict[str, float] = {}
+    results: dict[str, Any] = {}
+    with running_world(PROVIDER_LATENCY_SECONDS) as world, section("P3b accounts path", timings, log):
+        results["p3b"] = measure_p3b(world, log)
+    results["targets"] = report.targets(results)
+    results["load"] = {"before": load_before, "after": load_average()}
+    results["finished_at"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    output.mkdir(parents=True, exist_ok=True)
+    (output / "results-P3b.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
+    print("\n".join(report.target_table(results["targets"])))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=9, help="P1 cold starts per variant (at least 7)")
     parser.add_argument("--scale-repeats", type=int, default=2, help="P3 runs per concurrency")
     parser.add_argument("--max-wait", type=float, default=120, help="seconds to wait for a quiet machine")
     parser.add_argument("--output", type=Path, default=BENCH_DIR, help="where results.json and results.md go")
+    parser.add_argument("--only", choices=["P3b"], help="run one measure alone; writes results-<it>.json")
     args = parser.parse_args(argv)
     if args.runs < 7:
         parser.error("P1 takes the median of at least 7 runs each")
@@ -125,6 +145,8 @@ def main(argv: list[str] | None = None) -> int:
     load_before = load_average()
     timings: dict[str, float] = {}
     results: dict[str, Any] = {}
+    if args.only == "P3b":
+        return run_p3b_alone(args.output, log, load_before)
     with section("P5 size", timings, log):
         results["p5"] = size.measure()
     with running_world(PROVIDER_LATENCY_SECONDS) as world:
@@ -136,6 +158,8 @@ def main(argv: list[str] | None = None) -> int:
             results["p3"] = scale.measure(world, args.scale_repeats, log)
         with section("P6 durations", timings, log):
             durations = scale.measure_durations(world, log)
+        with section("P3b accounts path", timings, log):
+            results["p3b"] = measure_p3b(world, log)
     facts = cost.template_facts(world.template)
     results["p6"] = cost.estimate(facts, results["p2"], durations)
     results["p6"]["durations"] = durations

@@ -33,7 +33,8 @@ from local.provision import (
 )
 from local.simulator import SlackReceiver
 from local.stack import activated, running_local_stack
-from shared.config import AccountConfig, AccountPolicy, ConfigError, EnvKey, load_provider_settings, parse_accounts
+from shared.config import AccountConfig, AccountPolicy, ConfigError, load_provider_settings, parse_accounts
+from shared.key_references import EnvKey
 from shared.models import AccountState, AlertDocument
 from shared.providers import get_adapter
 from shared.state_store import StateStore
@@ -115,6 +116,8 @@ def print_run_summary(terminal: Terminal, provider: str, summary: Any) -> set[tu
                 level_text("ok", "✓"),
                 f" {account.get('metrics')} metric(s), {account.get('alerts')} alert(s)",
             )
+            for warning in account.get("warnings", []):  # e.g. a metric id in thresholds that the provider lacks
+                terminal.line("    ", level_text("warning", "warning"), f": {warning}")
         else:
             failed.add((provider, name))
             terminal.line(

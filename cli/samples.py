@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from shared.config import AccountConfig, EnvKey, Policy
+from shared.config import AccountConfig, Policy
 from shared.evaluation import AccountRef, evaluate
+from shared.key_references import EnvKey
 from shared.models import (
     AccountState,
     Alert,
@@ -66,7 +67,8 @@ def sample_documents() -> dict[str, AlertDocument]:
     renotify = evaluate([egress(86)], stale_warning, POLICY, REF, CHECKED_AT).alerts
     test_alert = Alert(
         kind=AlertKind.TEST, metric=None, name="Test alert", level=Level.CRITICAL, previous_level=Level.OK,
-        id="flashback/main/test/2026-11-22T10:00:00.000Z", message="Test alert from Quota Sentinel for flashback/main.",
+        id="flashback/main/#test/2026-11-22T10:00:00.000Z",
+        message="Test alert from Quota Sentinel for flashback/main.",
         hint="Nothing to do. Real alerts look like this one.", test=True,
     )  # fmt: skip
     storage = QuotaMetric(metric_id="STORAGE_TOTAL_BYTES", name="Storage", used=9.6 * GIB, limit=10 * GIB, unit="bytes")

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     SecretStr,
@@ -25,6 +26,18 @@ from pydantic import (
     ValidationError,
     field_validator,
     model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from shared.key_references import (
+    KEY_SOURCES,
+    SSM_ARN,
+    SSM_NAME,
+    ApiKeyRef,
+    EnvKey,
+    KeyRef,
+    SsmKey,
+    key_prefix,
 )
 
 SECRET_CACHE_SECONDS = 300
@@ -34,11 +47,21 @@ class ConfigError(Exception):
     """Invalid configuration. The message names the field and never holds a value."""
 
 
+def _location_parts(loc: tuple[int | str, ...]) -> list[int | str]:
+    """The error location without the tag that the ``api_key`` union adds (``api_key.ssm.ssm`` -> ``api_key.ssm``)."""
+    parts: list[int | str] = []
+    for index, part in enumerate(loc):
+        if index >= 2 and loc[index - 2] == "api_key" and part == loc[index - 1] and part in KEY_SOURCES:
+            continue
+        parts.append(part)
+    return parts
+
+
 def _format_validation_error(error: ValidationError, prefix: str) -> str:
     problems = []
     for item in error.errors(include_input=False, include_url=False):
         location = prefix
-        for part in item["loc"]:
+        for part in _location_parts(item["loc"]):
             location += f"[{part}]" if isinstance(part, int) else (f".{part}" if location else str(part))
         problems.append(f"{location or prefix}: {item['msg']}")
     return "; ".join(problems)
@@ -72,31 +95,13 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class SsmKey(_Strict):
-    ssm: str = Field(min_length=1)
-
-    def describe(self) -> str:
-        return f"SSM parameter {self.ssm}"
-
-
-class SecretsManagerKey(_Strict):
-    secret: str = Field(min_length=1)
-
-    def describe(self) -> str:
-        return f"Secrets Manager secret {self.secret}"
+def _not_a_boolean(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise PydanticCustomError("percent_boolean", "must be a number from 1 to 100, not true or false")
+    return value
 
 
-class EnvKey(_Strict):
-    # A variable name, never a key: the pattern refuses most keys pasted here by mistake.
-    env: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
-
-    def describe(self) -> str:
-        return f"environment variable {self.env}"
-
-
-ApiKeyRef = SsmKey | SecretsManagerKey | EnvKey
-
-Percent = Annotated[float, Field(gt=0, le=100)]
+Percent = Annotated[float, BeforeValidator(_not_a_boolean), Field(ge=1, le=100)]
 
 
 class MetricThresholds(_Strict):
@@ -195,6 +200,7 @@ class ProviderSettings(_Strict):
     accounts_parameter: str | None = Field(default=None, min_length=1)
     policy: Policy = Field(default_factory=Policy)
     state_ttl_days: int = Field(default=30, ge=1)
+    max_concurrency: int = Field(default=16, ge=1, le=256)
     env: Mapping[str, str] = Field(default_factory=dict, repr=False, exclude=True)
 
     @model_validator(mode="after")
@@ -205,12 +211,22 @@ class ProviderSettings(_Strict):
             raise ValueError("set ACCOUNTS or ACCOUNTS_PARAMETER")
         return self
 
+    @field_validator("accounts_parameter")
+    @classmethod
+    def _parameter_shape(cls, value: str | None) -> str | None:
+        if value is not None and not (SSM_NAME.fullmatch(value) or SSM_ARN.fullmatch(value)):
+            raise PydanticCustomError(
+                "parameter_name", "must be an SSM parameter name starting with /, a path ending in /, or an ARN"
+            )
+        return value
+
 
 _ENV_FIELDS = {
     "STATE_TABLE_NAME": "state_table_name",
     "ALERT_TOPIC_ARN": "alert_topic_arn",
     "ACCOUNTS_PARAMETER": "accounts_parameter",
     "STATE_TTL_DAYS": "state_ttl_days",
+    "MAX_CONCURRENCY": "max_concurrency",
 }
 _POLICY_ENV_FIELDS = {
     "WARNING_PERCENT": "warning_percent",
@@ -279,15 +295,47 @@ def _parameters(kind: str) -> ModuleType:
     return parameters
 
 
-def load_accounts_parameter(name: str) -> list[AccountConfig]:
-    """Read the accounts JSON from SSM (decrypted, cached) and validate it."""
-    parameters = _parameters("ssm")
+def _parameter_label(name: str, provider: str, field: str) -> str:
+    """An SSM parameter as errors may show it: by name under the function's prefix, else by its field."""
+    return (
+        f"SSM parameter {name}"
+        if SsmKey(ssm=name).name_under(key_prefix(provider))
+        else f"the SSM parameter in {field}"
+    )
 
+
+def load_accounts_parameter(name: str, provider: str) -> list[AccountConfig]:
+    """Read the accounts from SSM (decrypted, cached) and validate them.
+
+    ``name`` is one parameter holding the JSON list, or a path ending in ``/`` under which each parameter holds
+    one account entry or a list (GetParametersByPath, recursive): the path form has no 4 KB limit.
+    """
+    parameters = _parameters("ssm")
+    label = _parameter_label(name, provider, "ACCOUNTS_PARAMETER")
     try:
-        raw = parameters.get_parameter(name, decrypt=True, max_age=SECRET_CACHE_SECONDS)
+        if name.endswith("/"):
+            found = parameters.get_parameters(
+                name.rstrip("/") or "/", recursive=True, decrypt=True, max_age=SECRET_CACHE_SECONDS
+            )
+            raws = sorted(found.items())
+        else:
+            raws = [("", parameters.get_parameter(name, decrypt=True, max_age=SECRET_CACHE_SECONDS))]
     except parameters.exceptions.GetParameterError as error:
-        raise ConfigError(f"ACCOUNTS_PARAMETER: could not read SSM parameter {name} ({_error_code(error)})") from None
-    return parse_accounts(str(raw), f"ACCOUNTS_PARAMETER ({name})")
+        raise ConfigError(f"ACCOUNTS_PARAMETER: {label} could not be read ({_read_failure(error)})") from None
+    if not raws:
+        raise ConfigError(f"ACCOUNTS_PARAMETER: {label} holds no parameters")
+    shown = label.startswith("SSM")
+    if not name.endswith("/"):
+        return parse_accounts(str(raws[0][1]), f"ACCOUNTS_PARAMETER ({name})" if shown else "ACCOUNTS_PARAMETER")
+    entries: list[Any] = []
+    for suffix, raw in raws:
+        try:
+            data = json.loads(str(raw))
+        except json.JSONDecodeError as error:
+            where = f"ACCOUNTS_PARAMETER ({name}{suffix})" if shown else "ACCOUNTS_PARAMETER"
+            raise ConfigError(f"{where}: not valid JSON (line {error.lineno}, column {error.colno})") from None
+        entries.extend(data if isinstance(data, list) else [data])
+    return parse_accounts(json.dumps(entries), "ACCOUNTS_PARAMETER")
 
 
 class SecretUnavailable(Exception):
@@ -318,12 +366,34 @@ def _error_code(error: BaseException) -> str:
     return type(cause).__name__ if cause else type(error).__name__
 
 
-def resolve_api_key(ref: ApiKeyRef, environ: Mapping[str, str]) -> SecretStr:
-    """Fetch an API key through Powertools Parameters (cached), or from the environment for local runs."""
+_READ_FAILURES = {
+    "ParameterNotFound": "not found",
+    "ResourceNotFoundException": "not found",
+    "ParameterVersionNotFound": "version not found",
+    "AccessDeniedException": "access denied",
+    "AccessDenied": "access denied",
+    "KMSAccessDeniedException": "access to its KMS key denied",
+    "InvalidKeyId": "its KMS key is not usable",
+    "DecryptionFailure": "it could not be decrypted",
+}
+
+
+def _read_failure(error: BaseException) -> str:
+    """Why a parameter or secret could not be read, e.g. ``not found (ParameterNotFound)``."""
+    code = _error_code(error)
+    return f"{_READ_FAILURES[code]} ({code})" if code in _READ_FAILURES else code
+
+
+def resolve_api_key(ref: KeyRef, environ: Mapping[str, str], label: str | None = None) -> SecretStr:
+    """Fetch an API key through Powertools Parameters (cached), or from the environment for local runs.
+
+    ``label`` says where the key lives in error messages (see ``describe_key``); errors never hold the key.
+    """
+    label = label or f"{ref.kind} {ref.reference}"
     if isinstance(ref, EnvKey):
         value = environ.get(ref.env, "")
         if not value:
-            raise SecretUnavailable(f"{ref.describe()} is not set", permanent=True)
+            raise SecretUnavailable(f"{label} is not set", permanent=True)
         return SecretStr(value)
 
     parameters = _parameters("ssm" if isinstance(ref, SsmKey) else "secrets")
@@ -333,13 +403,13 @@ def resolve_api_key(ref: ApiKeyRef, environ: Mapping[str, str]) -> SecretStr:
         else:
             value = parameters.get_secret(ref.secret, max_age=SECRET_CACHE_SECONDS)
     except parameters.exceptions.GetParameterError as error:
-        code = _error_code(error)
         raise SecretUnavailable(
-            f"could not read {ref.describe()} ({code})", permanent=code in _PERMANENT_SECRET_ERRORS
+            f"{label} could not be read: {_read_failure(error)}",
+            permanent=_error_code(error) in _PERMANENT_SECRET_ERRORS,
         ) from None
     text = value.decode() if isinstance(value, bytes) else str(value)
     if not text.strip():
-        raise SecretUnavailable(f"{ref.describe()} is empty", permanent=True)
+        raise SecretUnavailable(f"{label} is empty", permanent=True)
     return SecretStr(text.strip())
 
 

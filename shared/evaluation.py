@@ -40,6 +40,10 @@ class AccountRef:
 class Evaluation:
     state: AccountState
     alerts: list[Alert] = field(default_factory=list)
+    # The check counted as failed: the provider's error, or an empty answer that is no all-clear.
+    error: ProviderError | None = None
+    # Metric ids named in thresholds.metrics or ignore that the provider did not report (likely typos).
+    unknown_metric_ids: list[str] = field(default_factory=list)
 
 
 def _threshold(level: Level, warning: float, critical: float) -> float:
@@ -64,9 +68,30 @@ def level_for(metric: QuotaMetric, previous: Level, warning: float, critical: fl
     return Level.OK
 
 
-def alert_id(ref: AccountRef, subject: str | None, now: datetime) -> str:
+def _encode_metric_id(metric_id: str) -> str:
+    """``%``, ``/`` and ``#`` percent-encoded, so that no metric id can look like another segment or suffix."""
+    return metric_id.replace("%", "%25").replace("/", "%2F").replace("#", "%23")
+
+
+def _alert_id(ref: AccountRef, segment: str, now: datetime) -> str:
     """Stable for a transition: the same in every re-publish of it."""
-    return f"{ref.provider}/{ref.account}/{subject or 'account'}/{iso_utc(now)}"
+    return f"{ref.provider}/{ref.account}/{segment}/{iso_utc(now)}"
+
+
+def metric_alert_id(ref: AccountRef, metric_id: str, now: datetime) -> str:
+    return _alert_id(ref, _encode_metric_id(metric_id), now)
+
+
+def forecast_alert_id(ref: AccountRef, metric_id: str, now: datetime) -> str:
+    return _alert_id(ref, f"{_encode_metric_id(metric_id)}#forecast", now)
+
+
+def account_alert_id(ref: AccountRef, now: datetime) -> str:
+    return _alert_id(ref, "#account", now)
+
+
+def channel_test_alert_id(ref: AccountRef, now: datetime) -> str:
+    return _alert_id(ref, "#test", now)
 
 
 def _metric_kind(previous: Level, current: Level) -> AlertKind | None:
@@ -118,7 +143,7 @@ def _metric_alert(
         unit=metric.unit,
         period=metric.period,
         resets_at=metric.resets_at,
-        id=alert_id(ref, metric.metric_id, now),
+        id=metric_alert_id(ref, metric.metric_id, now),
         message=_metric_message(kind, metric, level),
         details=dict(metric.details),
     )
@@ -133,7 +158,7 @@ def _gone_alert(ref: AccountRef, metric_id: str, gone: MetricState, why: str, no
         previous_level=gone.level,
         unit=gone.unit,
         period=gone.period,
-        id=alert_id(ref, metric_id, now),
+        id=metric_alert_id(ref, metric_id, now),
         message=f"{gone.name} is {why}; it was {gone.level.value} at {format_percent(gone.percent)} used",
     )
 
@@ -191,7 +216,7 @@ def _recovered_alert(ref: AccountRef, failure: FailureState, now: datetime) -> A
         level=Level.OK,
         previous_level=Level.CRITICAL,
         reason=failure.reason,
-        id=alert_id(ref, None, now),
+        id=account_alert_id(ref, now),
         message=f"Quota check works again after {failure.consecutive} failed check(s)",
     )
 
@@ -205,7 +230,9 @@ def evaluate_success(
     if before.failure is not None and before.failure.alerted_reason is not None:
         alerts.insert(0, _recovered_alert(ref, before.failure, now))
     state = AccountState(metrics=states, failure=None, last_success_at=now, checked_at=now)
-    return Evaluation(state=state, alerts=alerts)
+    reported = {metric.metric_id for metric in metrics}
+    unknown = sorted((set(policy.thresholds.metrics) | policy.ignore) - reported)
+    return Evaluation(state=state, alerts=alerts, unknown_metric_ids=unknown)
 
 
 _REASON_WORDING = {
@@ -217,7 +244,9 @@ _REASON_WORDING = {
 }
 
 
-def failure_hint(reason: FailureReason, ref: AccountRef) -> str:
+def failure_hint(reason: FailureReason, ref: AccountRef, key_unreadable: bool = False) -> str:
+    if key_unreadable:
+        return f"Check that {ref.key_source} exists and that the function may read and decrypt it."
     if reason is FailureReason.AUTH:
         return f"Check or rotate the API key in {ref.key_source}."
     if reason is FailureReason.NO_SUBSCRIPTION:
@@ -232,7 +261,7 @@ def failure_hint(reason: FailureReason, ref: AccountRef) -> str:
 def _failed_alert(
     ref: AccountRef, error: ProviderError, kind: AlertKind, previous_level: Level, consecutive: int, now: datetime
 ) -> Alert:
-    wording = _REASON_WORDING[error.reason]
+    wording = "API key could not be read" if error.key_unreadable else _REASON_WORDING[error.reason]
     streak = f" ({consecutive} checks in a row)" if consecutive > 1 else ""
     return Alert(
         kind=kind,
@@ -241,9 +270,9 @@ def _failed_alert(
         level=Level.CRITICAL,
         previous_level=previous_level,
         reason=error.reason,
-        id=alert_id(ref, None, now),
-        message=f"Quota check failed: {wording}{streak}. {error.message}",
-        hint=failure_hint(error.reason, ref),
+        id=account_alert_id(ref, now),
+        message=f"Quota check failed: {wording}{streak}. {error.message[:1].upper()}{error.message[1:]}",
+        hint=failure_hint(error.reason, ref, error.key_unreadable),
         details={"http_status": error.status} if error.status is not None else {},
     )
 
@@ -282,7 +311,7 @@ def evaluate_failure(
     state = AccountState(
         metrics=before.metrics, failure=failure, last_success_at=before.last_success_at, checked_at=now
     )
-    return Evaluation(state=state, alerts=[alert] if alert else [])
+    return Evaluation(state=state, alerts=[alert] if alert else [], error=error)
 
 
 def evaluate(
@@ -294,4 +323,11 @@ def evaluate(
 ) -> Evaluation:
     if isinstance(outcome, ProviderError):
         return evaluate_failure(outcome, previous, policy, ref, now)
+    if not outcome and previous is not None and previous.metrics:
+        # No metrics at all is no all-clear for an account that had some: a provider glitch must not
+        # resolve every alert and then trigger them again. The stored state is kept.
+        empty = ProviderError(
+            FailureReason.UNAVAILABLE, f"the provider reported none of its {len(previous.metrics)} metrics"
+        )
+        return evaluate_failure(empty, previous, policy, ref, now)
     return evaluate_success(outcome, previous, policy, ref, now)

@@ -68,11 +68,15 @@ class ProviderError(Exception):
     The message must never hold a secret; it is shown in alerts and in the run summary.
     """
 
-    def __init__(self, reason: FailureReason, message: str, status: int | None = None) -> None:
+    def __init__(
+        self, reason: FailureReason, message: str, status: int | None = None, *, key_unreadable: bool = False
+    ) -> None:
         super().__init__(message)
         self.reason = reason
         self.message = message
         self.status = status
+        # The API key's parameter or secret could not be read: the provider never saw (or rejected) it.
+        self.key_unreadable = key_unreadable
 
     def __str__(self) -> str:
         return f"{self.reason.value}: {self.message}"
@@ -206,3 +210,5 @@ class AccountState(BaseModel):
     failure: FailureState | None = None
     last_success_at: datetime | None = None
     checked_at: datetime | None = None
+    # The run that wrote this state, so that a run can recognise its own write after an ambiguous answer.
+    run_id: str | None = None

@@ -29,9 +29,25 @@ class PublishError(Exception):
     """SNS did not accept the message."""
 
 
+CONNECT_TIMEOUT_SECONDS = 1.0
+READ_TIMEOUT_SECONDS = 3.0
+MAX_ATTEMPTS = 3  # in all, the first included
+
+
+def call_seconds_bound() -> float:
+    """The longest one publish can take with the client below (its timeouts, retries and backoff)."""
+    from shared.state_store import call_seconds_bound as bound
+
+    return bound(CONNECT_TIMEOUT_SECONDS, READ_TIMEOUT_SECONDS, MAX_ATTEMPTS)
+
+
 @functools.lru_cache(maxsize=1)
 def default_client() -> SNSClient:
-    config = Config(connect_timeout=3, read_timeout=5, retries={"max_attempts": 4, "mode": "standard"})
+    config = Config(
+        connect_timeout=CONNECT_TIMEOUT_SECONDS,
+        read_timeout=READ_TIMEOUT_SECONDS,
+        retries={"total_max_attempts": MAX_ATTEMPTS, "mode": "standard"},
+    )
     return boto3.client("sns", config=config)
 
 

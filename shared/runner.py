@@ -8,15 +8,17 @@ to persist or publish makes the run raise once every account has been handled, s
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from shared import notify, state_store
 from shared.config import (
     AccountConfig,
     AccountPolicy,
@@ -27,8 +29,9 @@ from shared.config import (
     load_provider_settings,
     resolve_api_key,
 )
-from shared.evaluation import AccountRef, Evaluation, alert_id, evaluate
-from shared.http import ProviderHttpClient
+from shared.evaluation import AccountRef, Evaluation, channel_test_alert_id, evaluate
+from shared.http import MIN_ATTEMPT_SECONDS, NOT_CHECKED, ProviderHttpClient
+from shared.key_references import describe_key
 from shared.models import (
     Alert,
     AlertDocument,
@@ -43,12 +46,12 @@ from shared.observability import correlation_id, logger, metrics
 from shared.providers import ProviderAdapter, check, get_adapter
 from shared.state_store import OutboxEntry, StateStore, StateStoreError, VersionConflict
 
-MAX_WORKERS = 16
-HTTP_BUDGET_SECONDS = 25.0
-# Time kept back from the provider calls for persisting and publishing.
-RESERVE_SECONDS = 5.0
 MAX_CONFLICT_RETRIES = 5
 DEFAULT_REMAINING_SECONDS = 60.0
+# Time kept back from the provider calls: an account whose provider call ends at the deadline must still be
+# read, written, published and marked published, each call at worst riding out its client's timeouts and
+# retries. (Accounts not checked by then are only recorded: one read and one write each, in parallel.)
+RESERVE_SECONDS = 3 * state_store.CALL_SECONDS_BOUND + notify.call_seconds_bound()
 
 
 class RunFailed(Exception):
@@ -81,17 +84,25 @@ class AccountResult:
     metrics: int = 0
     alerts: int = 0
     error: str | None = None
+    # Metric ids named in thresholds.metrics or ignore that the provider does not report.
+    unknown_metric_ids: list[str] = field(default_factory=list)
     published_alerts: int = 0
     fatal: str | None = None  # persisting or publishing failed
 
     def summary(self) -> dict[str, Any]:
-        return {
+        summary: dict[str, Any] = {
             "account": self.account,
             "ok": self.ok,
             "metrics": self.metrics,
             "alerts": self.alerts,
             "error": self.error,
         }
+        if self.unknown_metric_ids:  # additive: only when there is something to say
+            summary["warnings"] = [
+                f"metric {metric_id} is configured (thresholds.metrics or ignore) but not reported by the provider"
+                for metric_id in self.unknown_metric_ids
+            ]
+        return summary
 
 
 @dataclass(frozen=True)
@@ -103,6 +114,7 @@ class RunContext:
     now: datetime
     deadline: float
     lease_seconds: float
+    run_id: str = ""
 
 
 def _plan_accounts(adapter: ProviderAdapter, settings: ProviderSettings, provider: str) -> list[AccountPlan]:
@@ -110,7 +122,7 @@ def _plan_accounts(adapter: ProviderAdapter, settings: ProviderSettings, provide
         accounts, source = settings.accounts, "ACCOUNTS"
     else:
         assert settings.accounts_parameter is not None
-        accounts, source = load_accounts_parameter(settings.accounts_parameter), "ACCOUNTS_PARAMETER"
+        accounts, source = load_accounts_parameter(settings.accounts_parameter, provider), "ACCOUNTS_PARAMETER"
     plans = []
     for index, account in enumerate(accounts):
         location = f"{source}[{index}]"
@@ -118,17 +130,20 @@ def _plan_accounts(adapter: ProviderAdapter, settings: ProviderSettings, provide
         if base_url is None:
             raise ConfigError(f"{location}.base_url: required for provider {provider}")
         policy = settings.policy.for_account(account, location)
-        ref = AccountRef(provider=provider, account=account.name, key_source=account.api_key.describe())
+        key_source = describe_key(account.api_key, provider, location)
+        ref = AccountRef(provider=provider, account=account.name, key_source=key_source)
         plans.append(AccountPlan(config=account, base_url=base_url, policy=policy, ref=ref))
     return plans
 
 
 def _fetch(plan: AccountPlan, run: RunContext) -> list[QuotaMetric] | ProviderError:
+    if run.deadline - run.deps.monotonic() < MIN_ATTEMPT_SECONDS:
+        return ProviderError(FailureReason.UNAVAILABLE, NOT_CHECKED)
     try:
-        api_key = resolve_api_key(plan.config.api_key, run.settings.env)
+        api_key = resolve_api_key(plan.config.api_key, run.settings.env, plan.ref.key_source)
     except SecretUnavailable as error:
         reason = FailureReason.AUTH if error.permanent else FailureReason.UNAVAILABLE
-        return ProviderError(reason, str(error))
+        return ProviderError(reason, str(error), key_unreadable=True)
     try:
         return check(run.adapter, plan.base_url, api_key, run.deadline, run.deps.http_client())
     except ProviderError as error:
@@ -142,31 +157,43 @@ def _persist(
 
     Returns the evaluation and the outbox entries this run has claimed and must publish. On a
     version conflict (an overlapping run), re-read and re-evaluate: the other run's transition is
-    then already recorded, so it is not alerted twice.
+    then already recorded, so it is not alerted twice. A conflict can also be our own write, applied
+    but answered ambiguously and retried by botocore: the state then carries this run's id, and the
+    entries this run wrote are its own to publish, however fresh their lease.
     """
     store, name = run.deps.store, plan.config.name
     now_epoch = run.now.timestamp()
     expires_at = (run.now + timedelta(days=run.settings.state_ttl_days)).timestamp()
+    written: Evaluation | None = None
     for _ in range(MAX_CONFLICT_RETRIES):
         stored = store.load(run.provider, name, now_epoch)
+        own = sorted(
+            ((doc_id, entry) for doc_id, entry in stored.outbox.items() if run.run_id and entry.run_id == run.run_id),
+            key=lambda pair: pair[1].created_at,
+        )
+        if written is not None and stored.state is not None and stored.state.run_id == run.run_id:
+            return written, own  # our write took effect: nothing to evaluate again
         # Check times strictly increase per account, so alert ids (which embed them) never repeat.
         last_checked = stored.state.checked_at if stored.state else None
         now = run.now if last_checked is None or run.now > last_checked else last_checked + timedelta(milliseconds=1)
         evaluation = evaluate(outcome, stored.state, plan.policy, plan.ref, now)
+        evaluation.state = evaluation.state.model_copy(update={"run_id": run.run_id})
         outbox = dict(stored.outbox)
         claimed: list[str] = []
+        lease_until = now_epoch + run.lease_seconds
         if evaluation.alerts:
             document = AlertDocument.build(run.provider, name, now, evaluation.alerts)
-            outbox[document.document_id] = OutboxEntry(document.to_json(), now_epoch, now_epoch + run.lease_seconds)
+            outbox[document.document_id] = OutboxEntry(document.to_json(), now_epoch, lease_until, run.run_id)
             claimed.append(document.document_id)
         for doc_id, entry in stored.outbox.items():
-            if doc_id not in claimed and entry.lease_until <= now_epoch:
-                outbox[doc_id] = replace(entry, lease_until=now_epoch + run.lease_seconds)
+            if doc_id not in claimed and (entry.lease_until <= now_epoch or entry.run_id == run.run_id):
+                outbox[doc_id] = replace(entry, lease_until=lease_until, run_id=run.run_id)
                 claimed.append(doc_id)
         try:
             store.save(run.provider, name, stored.version, evaluation.state, outbox, now, expires_at)
         except VersionConflict:
             logger.info("state changed by an overlapping run; re-evaluating", extra={"account": name})
+            written = evaluation
             continue
         return evaluation, sorted(((doc_id, outbox[doc_id]) for doc_id in claimed), key=lambda pair: pair[1].created_at)
     raise StateStoreError(f"{run.provider}/{name}: gave up after {MAX_CONFLICT_RETRIES} conflicting writes")
@@ -205,14 +232,20 @@ def _publish(plan: AccountPlan, claimed: list[tuple[str, OutboxEntry]], run: Run
     return published
 
 
-def _log_outcome(plan: AccountPlan, outcome: list[QuotaMetric] | ProviderError, evaluation: Evaluation) -> None:
+def _log_outcome(plan: AccountPlan, evaluation: Evaluation) -> None:
     name = plan.config.name
-    if isinstance(outcome, ProviderError):
+    error = evaluation.error
+    if error is not None:
         logger.warning(
             "quota check failed",
-            extra={"account": name, "reason": outcome.reason.value, "status": outcome.status, "error": outcome.message},
+            extra={"account": name, "reason": error.reason.value, "status": error.status, "error": error.message},
         )
         return
+    for metric_id in evaluation.unknown_metric_ids:
+        logger.warning(
+            "a configured metric id is not reported by the provider",
+            extra={"account": name, "metric": metric_id, "where": "thresholds.metrics or ignore"},
+        )
     for metric_id, state in evaluation.state.metrics.items():
         logger.info(
             "metric checked",
@@ -233,13 +266,14 @@ def _check_account(plan: AccountPlan, run: RunContext) -> AccountResult:
     try:
         outcome = _fetch(plan, run)
         evaluation, claimed = _persist(plan, outcome, run)
-        _log_outcome(plan, outcome, evaluation)
+        _log_outcome(plan, evaluation)
         result.alerts = len(evaluation.alerts)
-        if isinstance(outcome, ProviderError):
-            result.error = str(outcome)
+        if evaluation.error is not None:
+            result.error = str(evaluation.error)
         else:
             result.ok = True
             result.metrics = len(evaluation.state.metrics)
+            result.unknown_metric_ids = evaluation.unknown_metric_ids
         result.published_alerts = _publish(plan, claimed, run)
     except (StateStoreError, PublishError) as error:
         logger.error("could not persist or publish", extra={"account": plan.config.name, "error": str(error)})
@@ -262,7 +296,7 @@ def _send_test_alert(plans: list[AccountPlan], event: Mapping[str, Any], run: Ru
         name="Test alert",
         level=Level.CRITICAL,
         previous_level=Level.OK,
-        id=alert_id(plan.ref, "test", run.now),
+        id=channel_test_alert_id(plan.ref, run.now),
         message=f"Test alert from Quota Sentinel for {run.provider}/{plan.config.name}: this channel receives alerts.",
         hint="Nothing to do. Real alerts look like this one.",
         test=True,
@@ -279,6 +313,22 @@ def _send_test_alert(plans: list[AccountPlan], event: Mapping[str, Any], run: Ru
 def _to_millisecond(moment: datetime) -> datetime:
     utc = moment.astimezone(UTC)
     return utc.replace(microsecond=utc.microsecond // 1000 * 1000)
+
+
+def rotated(plans: list[AccountPlan], now: datetime) -> list[AccountPlan]:
+    """The accounts in this run's order: a rotation by an offset derived from the check time, at no read.
+
+    When a run cannot check every account, the last in its order miss out. From one minute to the next the
+    offset moves by half the list, so on a schedule of an odd number of minutes (every 1, 5, 15 minutes) the
+    accounts that one run missed come first in the next, within the hour. Each hour it also moves by a
+    golden-ratio share of the list, so that on any other schedule no account is last for long.
+    """
+    count = len(plans)
+    if count < 2:
+        return plans
+    minute = int(now.timestamp() // 60)
+    offset = (minute * ((count + 1) // 2) + (minute // 60) * round(count * 0.618)) % count
+    return plans[offset:] + plans[:offset]
 
 
 def _remaining_seconds(context: LambdaContext | None) -> float:
@@ -303,7 +353,8 @@ def run_provider(
     adapter = get_adapter(provider)
     plans = _plan_accounts(adapter, settings, provider)
     deps = dependencies or Dependencies(
-        store=StateStore(settings.state_table_name), publisher=AlertPublisher(settings.alert_topic_arn)
+        store=StateStore(settings.state_table_name, pool_size=settings.max_concurrency),
+        publisher=AlertPublisher(settings.alert_topic_arn),
     )
     remaining = _remaining_seconds(context)
     run = RunContext(
@@ -312,15 +363,20 @@ def run_provider(
         settings=settings,
         deps=deps,
         now=_to_millisecond(deps.clock()),
-        deadline=deps.monotonic() + max(0.0, min(HTTP_BUDGET_SECONDS, remaining - RESERVE_SECONDS)),
+        # The provider calls get what the function has left, less what persisting and publishing can take.
+        deadline=deps.monotonic() + max(0.0, remaining - RESERVE_SECONDS),
         # No other run may take over an alert while this one could still be publishing it.
         lease_seconds=remaining + 30,
+        run_id=uuid.uuid4().hex,
     )
     if event.get("test_alert") is True:
         return _send_test_alert(plans, event, run)
 
-    with ThreadPoolExecutor(max_workers=min(MAX_WORKERS, len(plans))) as pool:
-        results = list(pool.map(lambda plan: _check_account(plan, run), plans))
+    order = rotated(plans, run.now)
+    with ThreadPoolExecutor(max_workers=min(settings.max_concurrency, len(plans))) as pool:
+        outcomes = list(pool.map(lambda plan: _check_account(plan, run), order))
+    checked = {id(plan): result for plan, result in zip(order, outcomes, strict=True)}
+    results = [checked[id(plan)] for plan in plans]  # the summary keeps the configured order
 
     metrics.add_dimension("provider", provider)
     metrics.add_metric(name="Checks", unit=MetricUnit.Count, value=len(results))

@@ -46,6 +46,7 @@ class OutboxEntry:
     document: str  # the alert document JSON, exactly as it will be published
     created_at: float  # epoch seconds, to publish in order
     lease_until: float  # epoch seconds; before this, the run that claimed it may be publishing it
+    run_id: str = ""  # the run that wrote or last claimed it: that run may publish it whatever its lease
 
 
 @dataclass
@@ -65,10 +66,31 @@ def account_key(provider: str, account: str) -> dict[str, Any]:
     return {PARTITION_KEY: {"S": f"provider#{provider}"}, SORT_KEY: {"S": f"{ACCOUNT_PREFIX}{account}"}}
 
 
-@functools.lru_cache(maxsize=1)
-def default_client() -> DynamoDBClient:
+CONNECT_TIMEOUT_SECONDS = 1.0
+READ_TIMEOUT_SECONDS = 2.0
+MAX_ATTEMPTS = 3  # in all, the first included
+DEFAULT_POOL_SIZE = 16
+
+
+def call_seconds_bound(connect_timeout: float, read_timeout: float, max_attempts: int) -> float:
+    """The longest one botocore call can take: every attempt at its timeouts, plus the standard retry
+    mode's backoff between attempts (at most 2**n seconds before retry n + 1, capped at 20 s)."""
+    backoff = sum(min(20.0, 2.0**attempt) for attempt in range(max_attempts - 1))
+    return max_attempts * (connect_timeout + read_timeout) + backoff
+
+
+# The longest one DynamoDB call of this module can take, with the client below.
+CALL_SECONDS_BOUND = call_seconds_bound(CONNECT_TIMEOUT_SECONDS, READ_TIMEOUT_SECONDS, MAX_ATTEMPTS)
+
+
+@functools.lru_cache(maxsize=4)
+def default_client(pool_size: int = DEFAULT_POOL_SIZE) -> DynamoDBClient:
+    """The client, with one pooled connection per account checked at once (``MAX_CONCURRENCY``)."""
     config = Config(
-        connect_timeout=3, read_timeout=5, retries={"max_attempts": 4, "mode": "standard"}, max_pool_connections=16
+        connect_timeout=CONNECT_TIMEOUT_SECONDS,
+        read_timeout=READ_TIMEOUT_SECONDS,
+        retries={"total_max_attempts": MAX_ATTEMPTS, "mode": "standard"},
+        max_pool_connections=pool_size,
     )
     return boto3.client("dynamodb", config=config)
 
@@ -79,6 +101,7 @@ def _entry_from_item(value: dict[str, Any]) -> OutboxEntry:
         document=fields["document"]["S"],
         created_at=float(fields["created_at"]["N"]),
         lease_until=float(fields["lease_until"]["N"]),
+        run_id=fields.get("run_id", {}).get("S", ""),
     )
 
 
@@ -88,14 +111,17 @@ def _entry_to_item(entry: OutboxEntry) -> dict[str, Any]:
             "document": {"S": entry.document},
             "created_at": {"N": repr(entry.created_at)},
             "lease_until": {"N": repr(entry.lease_until)},
+            "run_id": {"S": entry.run_id},
         }
     }
 
 
 class StateStore:
-    def __init__(self, table_name: str, client: DynamoDBClient | None = None) -> None:
+    def __init__(
+        self, table_name: str, client: DynamoDBClient | None = None, pool_size: int = DEFAULT_POOL_SIZE
+    ) -> None:
         self.table_name = table_name
-        self.client = client or default_client()
+        self.client = client or default_client(pool_size)
 
     def load(self, provider: str, account: str, now_epoch: float) -> StoredAccount:
         try:

@@ -335,15 +335,48 @@ def test_api_key_from_ssm_secure_string_and_accounts_from_ssm(httpserver: HTTPSe
 
 
 def test_missing_ssm_key_is_an_auth_failure_naming_the_parameter(httpserver: HTTPServer, aws: Aws) -> None:
-    accounts = [{"name": "main", "base_url": httpserver.url_for(""), "api_key": {"ssm": "/qs/does-not-exist"}}]
+    name = "/quota-sentinel/flashback/does-not-exist"
+    accounts = [{"name": "main", "base_url": httpserver.url_for(""), "api_key": {"ssm": name}}]
     environ = {"STATE_TABLE_NAME": aws.table_name, "ALERT_TOPIC_ARN": aws.topic_arn, "ACCOUNTS": json.dumps(accounts)}
     summary = run_provider("flashback", {}, FakeLambdaContext(), dependencies=_deps(aws), environ=environ)
     assert (
-        summary["accounts"][0]["error"] == "auth: could not read SSM parameter /qs/does-not-exist (ParameterNotFound)"
+        summary["accounts"][0]["error"]
+        == f"auth: SSM parameter {name} could not be read: not found (ParameterNotFound)"
     )
     [document] = aws.messages()
-    assert "/qs/does-not-exist" in document["alerts"][0]["hint"]
+    assert name in document["alerts"][0]["hint"]
+    assert "rejected" not in document["alerts"][0]["message"]
     assert httpserver.log == []
+
+
+def test_a_missing_ssm_key_outside_the_functions_prefix_is_named_by_its_field(httpserver: HTTPServer, aws: Aws) -> None:
+    accounts = [{"name": "main", "base_url": httpserver.url_for(""), "api_key": {"ssm": "/qs/does-not-exist"}}]
+    environ = {"STATE_TABLE_NAME": aws.table_name, "ALERT_TOPIC_ARN": aws.topic_arn, "ACCOUNTS": json.dumps(accounts)}
+    summary = run_provider("flashback", {}, FakeLambdaContext(), dependencies=_deps(aws), environ=environ)
+    assert summary["accounts"][0]["error"] == (
+        "auth: the SSM parameter named in ACCOUNTS[0].api_key.ssm could not be read: not found (ParameterNotFound)"
+    )
+    [document] = aws.messages()
+    assert "/qs/does-not-exist" not in json.dumps(document)
+
+
+def test_accounts_from_an_ssm_path_one_entry_or_a_list_per_parameter(httpserver: HTTPServer, aws: Aws) -> None:
+    import boto3
+
+    ssm = boto3.client("ssm")
+    path = f"/quota-sentinel/flashback/{aws.table_name}/"
+    ssm.put_parameter(Name=f"{path}key", Value=API_KEY, Type="SecureString")
+    url = httpserver.url_for("")
+    one = {"name": "one", "base_url": url, "api_key": {"ssm": f"{path}key"}}
+    two = [{"name": f"list-{i}", "base_url": url, "api_key": {"ssm": f"{path}key"}} for i in range(2)]
+    ssm.put_parameter(Name=f"{path}accounts/a", Value=json.dumps(one), Type="String")
+    ssm.put_parameter(Name=f"{path}accounts/nested/b", Value=json.dumps(two), Type="SecureString")
+    environ = {
+        "STATE_TABLE_NAME": aws.table_name, "ALERT_TOPIC_ARN": aws.topic_arn, "ACCOUNTS_PARAMETER": f"{path}accounts/",
+    }  # fmt: skip
+    serve(httpserver, body=body_at(50))
+    summary = run_provider("flashback", {}, FakeLambdaContext(), dependencies=_deps(aws), environ=environ)
+    assert [(a["account"], a["ok"]) for a in summary["accounts"]] == [("one", True), ("list-0", True), ("list-1", True)]
 
 
 def test_one_account_failing_never_stops_the_others(httpserver: HTTPServer, aws: Aws) -> None:

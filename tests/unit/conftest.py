@@ -18,6 +18,9 @@ def _no_socket(monkeypatch: pytest.MonkeyPatch) -> None:
         raise SocketOpened("a unit test opened a socket; use tests/integration for real servers")
 
     # A new socket object is refused outright; so are the helpers that would make one (DNS included).
+    # boto3 looks for a region on the instance metadata service when none is set; a unit test has none.
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     monkeypatch.setattr(socket.socket, "__init__", refuse)
     monkeypatch.setattr(socket, "create_connection", refuse)
     monkeypatch.setattr(socket, "getaddrinfo", refuse)

@@ -215,7 +215,12 @@ REFUSALS = [
     ("accounts", ..., "CUSTOM_PROVIDERS[0].accounts", "Field required"),
     ("accounts.0.name", "", "CUSTOM_PROVIDERS[0].accounts[0].name", "at least 1"),
     ("accounts.0.base_url", "http://quota.acme.example", "CUSTOM_PROVIDERS[0].accounts[0].base_url", "https"),
-    ("accounts.0.thresholds", {"warning": 0}, "CUSTOM_PROVIDERS[0].accounts[0].thresholds.warning", "greater than 0"),
+    (
+        "accounts.0.thresholds",
+        {"warning": 0},
+        "CUSTOM_PROVIDERS[0].accounts[0].thresholds.warning",
+        "greater than or equal to 1",
+    ),
     ("shape", "round", "CUSTOM_PROVIDERS[0].shape", "Extra inputs"),
 ]
 

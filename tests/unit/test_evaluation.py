@@ -253,7 +253,7 @@ def test_check_failed_alert_is_account_level_and_critical_with_a_hint() -> None:
     assert alert.reason is FailureReason.AUTH
     assert alert.hint is not None
     assert "SSM parameter /qs/flashback/main" in alert.hint
-    assert alert.id == "flashback/main/account/2026-11-22T10:00:00.000Z"
+    assert alert.id == "flashback/main/#account/2026-11-22T10:00:00.000Z"
 
 
 def test_failure_that_goes_on_renotifies() -> None:
