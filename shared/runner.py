@@ -24,10 +24,8 @@ from shared.config import (
     AccountPolicy,
     ConfigError,
     ProviderSettings,
-    SecretUnavailable,
-    load_accounts_parameter,
     load_provider_settings,
-    resolve_api_key,
+    read_environment,
 )
 from shared.evaluation import AccountRef, Evaluation, channel_test_alert_id, evaluate
 from shared.http import MIN_ATTEMPT_SECONDS, NOT_CHECKED, ProviderHttpClient
@@ -44,6 +42,7 @@ from shared.models import (
 from shared.notify import AlertPublisher, PublishError
 from shared.observability import correlation_id, logger, metrics
 from shared.providers import ProviderAdapter, check, get_adapter
+from shared.secrets import EnvLookup, SecretUnavailable, load_accounts_parameter, read_api_key
 from shared.state_store import OutboxEntry, StateStore, StateStoreError, VersionConflict
 
 MAX_CONFLICT_RETRIES = 5
@@ -114,6 +113,7 @@ class RunContext:
     now: datetime
     deadline: float
     lease_seconds: float
+    env: EnvLookup  # where {"env": VAR} keys are read: the environment, read once at the edge
     run_id: str = ""
 
 
@@ -140,7 +140,7 @@ def _fetch(plan: AccountPlan, run: RunContext) -> list[QuotaMetric] | ProviderEr
     if run.deadline - run.deps.monotonic() < MIN_ATTEMPT_SECONDS:
         return ProviderError(FailureReason.UNAVAILABLE, NOT_CHECKED)
     try:
-        api_key = resolve_api_key(plan.config.api_key, run.settings.env, plan.ref.key_source)
+        api_key = read_api_key(plan.config.api_key, run.env, plan.ref.key_source)
     except SecretUnavailable as error:
         reason = FailureReason.AUTH if error.permanent else FailureReason.UNAVAILABLE
         return ProviderError(reason, str(error), key_unreadable=True)
@@ -349,7 +349,8 @@ def run_provider(
     event = event if isinstance(event, Mapping) else {}
     logger.set_correlation_id(correlation_id(event, context))
     logger.append_keys(provider=provider)
-    settings = load_provider_settings(environ)
+    env = read_environment(environ)
+    settings = load_provider_settings(env)
     adapter = get_adapter(provider)
     plans = _plan_accounts(adapter, settings, provider)
     deps = dependencies or Dependencies(
@@ -367,6 +368,7 @@ def run_provider(
         deadline=deps.monotonic() + max(0.0, remaining - RESERVE_SECONDS),
         # No other run may take over an alert while this one could still be publishing it.
         lease_seconds=remaining + 30,
+        env=env.get,
         run_id=uuid.uuid4().hex,
     )
     if event.get("test_alert") is True:

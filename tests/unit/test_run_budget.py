@@ -17,9 +17,10 @@ from aws_lambda_powertools.utilities.parameters.constants import DEFAULT_PROVIDE
 from botocore.stub import Stubber
 
 from shared import notify, runner, state_store
-from shared.config import ConfigError, load_accounts_parameter, load_provider_settings
+from shared.config import ConfigError, load_provider_settings
 from shared.models import FailureReason, QuotaMetric
 from shared.runner import Dependencies, rotated, run_provider
+from shared.secrets import load_accounts_parameter
 from tests.conftest import FakeLambdaContext
 from tests.unit.memory import MemoryPublisher, MemoryStore
 
