@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field, replace
-from datetime import datetime
 
 from shared.models import AccountState, AlertDocument
-from shared.state_store import PROVIDER_PARTITION, OutboxEntry, StoredAccount, VersionConflict
+from shared.state_store import PROVIDER_PARTITION, AccountRecord, OutboxEntry, StoredAccount, VersionConflict
 
 
 @dataclass
@@ -20,7 +19,6 @@ class MemoryItem:
     state: AccountState
     version: int
     expires_at: float
-    checked_at: datetime
     outbox: dict[str, OutboxEntry] = field(default_factory=dict)
 
 
@@ -43,22 +41,15 @@ class MemoryStateStore:
             state = None if item.expires_at <= now_epoch else item.state
             return StoredAccount(state=state, version=item.version, outbox=dict(item.outbox))
 
-    def save(
-        self,
-        provider: str,
-        account: str,
-        expected_version: int,
-        state: AccountState,
-        outbox: dict[str, OutboxEntry],
-        checked_at: datetime,
-        expires_at: float,
-    ) -> int:
+    def save(self, provider: str, account: str, expected_version: int, record: AccountRecord) -> int:
         key = self._key(provider, account)
         with self._lock:
             current = self.items.get(key)
             if (current.version if current else 0) != expected_version:
                 raise VersionConflict(f"{provider}/{account} changed since version {expected_version}")
-            self.items[key] = MemoryItem(state, expected_version + 1, int(expires_at), checked_at, dict(outbox))
+            self.items[key] = MemoryItem(
+                record.state, expected_version + 1, int(record.expires_at), dict(record.outbox)
+            )
             return expected_version + 1
 
     def mark_published(self, provider: str, account: str, doc_id: str) -> bool:

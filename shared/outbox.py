@@ -21,7 +21,14 @@ from typing import Generic, TypeVar
 from shared.models import AccountState, AlertDocument
 from shared.notify import AlertPublisher, PublishError
 from shared.observability import logger
-from shared.state_store import OutboxEntry, StateStore, StateStoreError, StoredAccount, VersionConflict
+from shared.state_store import (
+    AccountRecord,
+    OutboxEntry,
+    StateStore,
+    StateStoreError,
+    StoredAccount,
+    VersionConflict,
+)
 
 MAX_CONFLICT_RETRIES = 5
 
@@ -97,7 +104,7 @@ def record(
         state = decision.state.model_copy(update={"run_id": lease.run_id})
         outbox, claimed = claim(stored, decision.document, lease)
         try:
-            store.save(provider, account, stored.version, state, outbox, decision.checked_at, expires_at)
+            store.save(provider, account, stored.version, AccountRecord(state, outbox, decision.checked_at, expires_at))
         except VersionConflict:
             logger.info("state changed by an overlapping run; re-evaluating", extra={"account": account})
             written = decision

@@ -58,6 +58,16 @@ class StoredAccount:
     outbox: dict[str, OutboxEntry] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class AccountRecord:
+    """What one check writes: the new state and outbox, when it was checked, and when the item expires."""
+
+    state: AccountState
+    outbox: dict[str, OutboxEntry]
+    checked_at: datetime
+    expires_at: float  # epoch seconds
+
+
 class StateStore(Protocol):
     """Where each account's state and outbox are kept; every write is conditional on the version read."""
 
@@ -65,18 +75,9 @@ class StateStore(Protocol):
         """The account as stored; an expired state reads as None, its outbox is kept."""
         ...
 
-    def save(
-        self,
-        provider: str,
-        account: str,
-        expected_version: int,
-        state: AccountState,
-        outbox: dict[str, OutboxEntry],
-        checked_at: datetime,
-        expires_at: float,
-    ) -> int:
-        """Write state and outbox unless the account changed since ``expected_version`` (then
-        ``VersionConflict``). Returns the new version."""
+    def save(self, provider: str, account: str, expected_version: int, record: AccountRecord) -> int:
+        """Write the record unless the account changed since ``expected_version`` (then ``VersionConflict``).
+        Returns the new version."""
         ...
 
     def mark_published(self, provider: str, account: str, doc_id: str) -> bool:
@@ -188,16 +189,7 @@ class DynamoStateStore:
         outbox = {doc_id: _entry_from_item(value) for doc_id, value in item.get("outbox", {}).get("M", {}).items()}
         return StoredAccount(state=state, version=int(item["version"]["N"]), outbox=outbox)
 
-    def save(
-        self,
-        provider: str,
-        account: str,
-        expected_version: int,
-        state: AccountState,
-        outbox: dict[str, OutboxEntry],
-        checked_at: datetime,
-        expires_at: float,
-    ) -> int:
+    def save(self, provider: str, account: str, expected_version: int, record: AccountRecord) -> int:
         """Write the whole item if nobody else has since ``expected_version``. Returns the new version."""
         version = expected_version + 1
         item = {
@@ -205,10 +197,10 @@ class DynamoStateStore:
             "provider": {"S": provider},
             "account": {"S": account},
             "version": {"N": str(version)},
-            "state": {"S": state.model_dump_json()},
-            "checked_at": {"S": checked_at.isoformat()},
-            TTL_ATTRIBUTE: {"N": str(int(expires_at))},
-            "outbox": {"M": {doc_id: _entry_to_item(entry) for doc_id, entry in outbox.items()}},
+            "state": {"S": record.state.model_dump_json()},
+            "checked_at": {"S": record.checked_at.isoformat()},
+            TTL_ATTRIBUTE: {"N": str(int(record.expires_at))},
+            "outbox": {"M": {doc_id: _entry_to_item(entry) for doc_id, entry in record.outbox.items()}},
         }
         # Version 0 means "no item yet"; version is then absent, and the condition holds for that too.
         try:
