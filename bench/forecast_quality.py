@@ -32,7 +32,7 @@ from shared.forecast import (
     ForecastState,
     least_squares_rate,
     step,
-    theil_sen_rate,
+    robust_rate,
 )
 from shared.history import History, add_periods, to_minute
 from shared.models import Level
@@ -42,7 +42,7 @@ STEP_HOURS = CHECK.total_seconds() / 3600
 WARNING_PERCENT, CRITICAL_PERCENT, HYSTERESIS_PERCENT = 80.0, 95.0, 5.0
 SETTINGS = ForecastSettings(warning_hours=168, critical_hours=24)
 BASE_TIME = datetime(2026, 3, 2, tzinfo=UTC)
-ESTIMATORS: dict[str, Estimator] = {"theil_sen": theil_sen_rate, "naive_lsq_2h": least_squares_rate}
+ESTIMATORS: dict[str, Estimator] = {"theil_sen": robust_rate, "naive_lsq_2h": least_squares_rate}
 PARAMETERS = {
     "check_minutes": 5,
     "start_usage_percent": [5, 50],

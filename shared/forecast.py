@@ -29,10 +29,12 @@ MIN_SAMPLES = 6
 MIN_SPAN_MINUTES = 120
 MIN_HOURLY_POINTS = 12  # below this many hourly points, one outlier can swing them: use the raw samples
 HOURLY_WINDOW = 30  # hourly points the estimate looks at: the last day and a bit, so working hours average out
+SLOPE_QUANTILE = 0.3  # a low quantile of the pairwise slopes (Theil–Sen takes 0.5): a step or a half wave is no trend
 LEAVE_FACTOR = 1.25
 STATE_VERSION = 1
 
 _FORECAST_LEVELS = (Level.CRITICAL, Level.WARNING)  # highest first
+_RANK = {level: level.rank for level in Level}
 
 
 class ForecastKind(StrEnum):
@@ -136,29 +138,44 @@ Estimator = Callable[[History, int], float | None]
 """A rate estimator: the history (its current segment) and the check minute in, units per hour out."""
 
 
-def _median(values: list[float]) -> float:
+def _quantile(values: list[float], share: float) -> float:
     values.sort()
-    middle = len(values) // 2
-    return values[middle] if len(values) % 2 else (values[middle - 1] + values[middle]) / 2
+    position = share * (len(values) - 1)
+    below = int(position)
+    above = min(below + 1, len(values) - 1)
+    return values[below] + (values[above] - values[below]) * (position - below)
 
 
 @functools.lru_cache(maxsize=256)
-def _theil_sen(points: tuple[tuple[int, int], ...]) -> float:
-    """Median of the pairwise slopes, in value units per minute. Cached: the hourly series changes hourly."""
+def _pairwise_slope(points: tuple[tuple[int, int], ...], share: float) -> float:
+    """A quantile of the pairwise slopes (the median: Theil–Sen), in value units per minute.
+
+    Cached: the hourly series changes once an hour while checks come every few minutes.
+    """
     slopes = [
         (later[1] - earlier[1]) / (later[0] - earlier[0])
         for index, earlier in enumerate(points)
         for later in points[index + 1 :]
         if later[0] != earlier[0]
     ]
-    return _median(slopes) if slopes else 0.0
+    return _quantile(slopes, share) if slopes else 0.0
 
 
-def theil_sen_rate(history: History, now_minute: int) -> float | None:
-    """Theil–Sen over the segment's hourly points once it holds enough, over its raw samples before that."""
-    hourly = history.segment_hourly()
-    points = hourly[-HOURLY_WINDOW:] if len(hourly) >= MIN_HOURLY_POINTS else history.segment_points()
-    return _theil_sen(points) * 60 * history.quantum
+def pairwise_slope_estimator(
+    share: float = SLOPE_QUANTILE, window: int = HOURLY_WINDOW, min_hourly: int = MIN_HOURLY_POINTS
+) -> Estimator:
+    """Theil–Sen-style: a quantile of pairwise slopes over the last ``window`` hourly points of the segment once
+    it holds ``min_hourly`` of them, over all of its samples (raw ones included) before that."""
+
+    def estimate(history: History, now_minute: int) -> float | None:
+        hourly = history.segment_hourly()
+        points = hourly[-window:] if len(hourly) >= min_hourly else history.segment_points()
+        return _pairwise_slope(points, share) * 60 * history.quantum
+
+    return estimate
+
+
+robust_rate = pairwise_slope_estimator()
 
 
 def least_squares_rate(history: History, now_minute: int) -> float | None:
@@ -186,7 +203,7 @@ def project(
     history: History,
     sample: Sample,
     now: datetime,
-    estimator: Estimator = theil_sen_rate,
+    estimator: Estimator = robust_rate,
     reset: tuple[datetime | None, bool] | None = None,
 ) -> Projection | None:
     """Rate, time left and reset bound at this check; None without enough evidence, a limit, or a rise."""
@@ -208,21 +225,23 @@ def qualifying_level(projection: Projection | None, settings: ForecastSettings) 
     """The level this check's projection is within (critical first); 0 hours turns a level off."""
     if projection is None:
         return Level.OK
-    for level in _FORECAST_LEVELS:
-        hours = settings.hours(level)
-        if hours > 0 and projection.hours_left <= hours:
-            return level
+    hours_left = projection.hours_left
+    if 0 < settings.critical_hours and hours_left <= settings.critical_hours:
+        return Level.CRITICAL
+    if 0 < settings.warning_hours and hours_left <= settings.warning_hours:
+        return Level.WARNING
     return Level.OK
 
 
 def held_level(current: Level, projection: Projection | None, settings: ForecastSettings) -> Level:
     """The highest level at or below ``current`` not yet left: a level is left above 1.25x its hours."""
-    if projection is None:
+    if projection is None or current is Level.OK:
         return Level.OK
-    for level in _FORECAST_LEVELS:
-        hours = settings.hours(level)
-        if level.rank <= current.rank and hours > 0 and projection.hours_left <= LEAVE_FACTOR * hours:
-            return level
+    hours_left = projection.hours_left
+    if current is Level.CRITICAL and 0 < settings.critical_hours and hours_left <= LEAVE_FACTOR * settings.critical_hours:
+        return Level.CRITICAL
+    if 0 < settings.warning_hours and hours_left <= LEAVE_FACTOR * settings.warning_hours:
+        return Level.WARNING
     return Level.OK
 
 
@@ -230,10 +249,13 @@ def next_level(
     state: ForecastState, projection: Projection | None, settings: ForecastSettings
 ) -> tuple[Level, Level]:
     """(the new forecast level, the new pending level) for a check without a reset."""
-    candidate = Level.OK if projection is not None and projection.resets_first else qualifying_level(projection, settings)
-    if candidate.rank > state.level.rank:
-        if state.pending.rank > state.level.rank:  # the second qualifying check: the lower of the two
-            return min(candidate, state.pending, key=lambda level: level.rank), candidate
+    if projection is None:
+        return Level.OK, Level.OK
+    candidate = Level.OK if projection.resets_first else qualifying_level(projection, settings)
+    level_rank = _RANK[state.level]
+    if _RANK[candidate] > level_rank:
+        if _RANK[state.pending] > level_rank:  # the second qualifying check: the lower of the two
+            return min(candidate, state.pending, key=_RANK.__getitem__), candidate
         return state.level, candidate
     return held_level(state.level, projection, settings), candidate
 
@@ -244,7 +266,7 @@ def step(
     threshold_level: Level,
     settings: ForecastSettings,
     now: datetime,
-    estimator: Estimator = theil_sen_rate,
+    estimator: Estimator = robust_rate,
 ) -> tuple[ForecastState, ForecastDecision | None]:
     """One successful check of one metric: its new forecast state and the forecast alert due, if any.
 
@@ -272,7 +294,7 @@ def step(
     projection = project(history, sample, now, estimator, (resets_at, estimated))
     level, pending = next_level(before, projection, settings)
     after = ForecastState(history=history, level=level, pending=pending, published=before.published)
-    if level.rank > before.published.rank and threshold_level.rank < level.rank:
+    if _RANK[level] > _RANK[before.published] and _RANK[threshold_level] < _RANK[level]:
         decision = ForecastDecision(
             ForecastKind.FORECAST, level, before.published, projection, resets_at, estimated
         )

@@ -102,13 +102,15 @@ class History:
         if start is None or not self.raw:
             return ()
         current_hour = self.raw[-1][0] // 60
-        hourly = [point for point in self.hourly if point[0] >= start]
-        seen = {minute // 60 for minute, _ in hourly}
+        hourly = list(self.hourly) if not self.hourly or self.hourly[0][0] >= start else [
+            point for point in self.hourly if point[0] >= start
+        ]
+        last_hour = hourly[-1][0] // 60 if hourly else -1
         for point in self.raw:
             hour = point[0] // 60
-            if point[0] >= start and hour not in seen and hour != current_hour:
+            if point[0] >= start and last_hour < hour < current_hour:
                 hourly.append(point)
-                seen.add(hour)
+                last_hour = hour
         return tuple(hourly)
 
     # --- adding a sample -------------------------------------------------------------------------
