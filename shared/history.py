@@ -135,7 +135,7 @@ class History:
             reset_at = minute  # somewhere since the last check; this check is the closest we know
         starts_segment = reset_at is not None or history.segment_start is None
         raw, hourly, daily = [*history.raw, (minute, value)], list(history.hourly), list(history.daily)
-        _decimate(raw, hourly, daily, minute)
+        _decimate(raw, hourly, daily, minute, minute if starts_segment else history.segment_start)
         added = History(
             exponent=history.exponent,
             raw=tuple(raw),
@@ -223,19 +223,23 @@ class History:
         )
 
 
-def _decimate(raw: list[Point], hourly: list[Point], daily: list[Point], now_minute: int) -> None:
+def _decimate(
+    raw: list[Point], hourly: list[Point], daily: list[Point], now_minute: int, segment_start: int | None
+) -> None:
     """Age points out of the raw tier into the hourly one, and out of that into the daily one."""
     while len(raw) > RAW_MAX or (len(raw) > 1 and now_minute - raw[0][0] > RAW_MINUTES):
-        _promote(raw.pop(0), hourly, 60)
+        _promote(raw.pop(0), hourly, 60, segment_start)
     while len(hourly) > HOURLY_MAX:
-        _promote(hourly.pop(0), daily, 1440)
+        _promote(hourly.pop(0), daily, 1440, segment_start)
     del daily[: max(0, len(daily) - DAILY_MAX)]
 
 
-def _promote(point: Point, tier: list[Point], bucket_minutes: int) -> None:
-    """Keep the first point of each bucket (clock hour or UTC day) in the coarser tier."""
+def _promote(point: Point, tier: list[Point], bucket_minutes: int, segment_start: int | None) -> None:
+    """Keep the first point of each bucket (clock hour or UTC day) of each segment in the coarser tier."""
     if tier and tier[-1][0] // bucket_minutes == point[0] // bucket_minutes:
-        return
+        starts_segment = segment_start is not None and tier[-1][0] < segment_start <= point[0]
+        if not starts_segment:
+            return
     tier.append(point)
 
 
