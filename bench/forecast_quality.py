@@ -20,7 +20,7 @@ import random
 import statistics
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -31,8 +31,8 @@ from shared.forecast import (
     ForecastSettings,
     ForecastState,
     least_squares_rate,
-    step,
     robust_rate,
+    step,
 )
 from shared.history import History, add_periods, to_minute
 from shared.models import Level
@@ -164,7 +164,9 @@ def _play(
         runs_out = False
     else:
         runs_out = None
-    return Trace(kind, limit, period, start, used, resets_at, reset_times, None if dated else last_reset, dated, runs_out)
+    return Trace(
+        kind, limit, period, start, used, resets_at, reset_times, None if dated else last_reset, dated, runs_out
+    )
 
 
 def _common(rng: random.Random) -> tuple[float, float, datetime, datetime]:
@@ -176,39 +178,76 @@ def _common(rng: random.Random) -> tuple[float, float, datetime, datetime]:
 
 
 def make_trace(kind: str, index: int, seed: int) -> Trace:
-    rng = random.Random(f"{seed}/{kind}/{index}")
+    rng = random.Random(f"{seed}/{kind}/{index}")  # noqa: S311 (a seeded simulation)
     limit, start_used, start, last_reset = _common(rng)
     monthly = {"limit": limit, "period": "monthly", "start": start, "last_reset": last_reset}
     if kind in ("steady", "bursty"):
         days = rng.uniform(1, 14)
         rate = (limit - start_used) / (days * 24)  # per hour
         if kind == "steady":
-            return _play(rng, kind, index, lambda now, used: rate * STEP_HOURS, start_used=start_used,
-                         max_hours=days * 24 + 24, **monthly)
+            return _play(
+                rng,
+                kind,
+                index,
+                lambda now, used: rate * STEP_HOURS,
+                start_used=start_used,
+                max_hours=days * 24 + 24,
+                **monthly,
+            )
         every = rng.uniform(0.5, 6)
         chance = STEP_HOURS / every
-        return _play(rng, kind, index,
-                     lambda now, used: rng.expovariate(1 / (rate * every)) if rng.random() < chance else 0.0,
-                     start_used=start_used, max_hours=days * 24 * 1.5 + 24, **monthly)
+        return _play(
+            rng,
+            kind,
+            index,
+            lambda now, used: rng.expovariate(1 / (rate * every)) if rng.random() < chance else 0.0,
+            start_used=start_used,
+            max_hours=days * 24 * 1.5 + 24,
+            **monthly,
+        )
     if kind == "seasonal":
         days = rng.uniform(2, 40)
         work_rate = (limit - start_used) / (days * 8)  # per working hour
-        return _play(rng, kind, index, lambda now, used: work_rate * STEP_HOURS if 9 <= now.hour < 17 else 0.0,
-                     start_used=start_used, max_hours=min(days * 24 + 24, 240), **monthly)
+        return _play(
+            rng,
+            kind,
+            index,
+            lambda now, used: work_rate * STEP_HOURS if 9 <= now.hour < 17 else 0.0,
+            start_used=start_used,
+            max_hours=min(days * 24 + 24, 240),
+            **monthly,
+        )
     if kind == "flat":
         return _play(rng, kind, index, lambda now, used: 0.0, start_used=start_used, max_hours=72, **monthly)
     if kind == "step":
         step_at = start + timedelta(hours=rng.uniform(3, 48))
         size = min(rng.uniform(0.10, 0.40) * limit, 0.9 * limit - start_used)
-        return _play(rng, kind, index, lambda now, used: size if step_at <= now < step_at + CHECK else 0.0,
-                     start_used=start_used, max_hours=96, **monthly)
+        return _play(
+            rng,
+            kind,
+            index,
+            lambda now, used: size if step_at <= now < step_at + CHECK else 0.0,
+            start_used=start_used,
+            max_hours=96,
+            **monthly,
+        )
     if kind == "resets":
         daily = rng.uniform(max(0.30, start_used / limit + 0.05), 1.40) * limit
         midnight = start.replace(hour=0, minute=0)
         day_start = midnight + timedelta(hours=24 * start_used / daily)
-        return _play(rng, kind, index, lambda now, used: daily / 24 * STEP_HOURS, start_used=start_used,
-                     limit=limit, period="daily", start=day_start, last_reset=midnight, max_hours=96,
-                     stop_at_event=False)
+        return _play(
+            rng,
+            kind,
+            index,
+            lambda now, used: daily / 24 * STEP_HOURS,
+            start_used=start_used,
+            limit=limit,
+            period="daily",
+            start=day_start,
+            last_reset=midnight,
+            max_hours=96,
+            stop_at_event=False,
+        )
     if kind == "gauge":
         amplitude = rng.uniform(0.05, 0.20) * limit
         hours = rng.uniform(2, 24)
@@ -219,8 +258,18 @@ def make_trace(kind: str, index: int, seed: int) -> Trace:
             elapsed = (now - start).total_seconds() / 3600
             return centre + amplitude * math.sin(2 * math.pi * elapsed / hours + phase) - used
 
-        return _play(rng, kind, index, wave, start_used=centre + amplitude * math.sin(phase), limit=limit,
-                     period=None, start=start, last_reset=None, max_hours=72)
+        return _play(
+            rng,
+            kind,
+            index,
+            wave,
+            start_used=centre + amplitude * math.sin(phase),
+            limit=limit,
+            period=None,
+            start=start,
+            last_reset=None,
+            max_hours=72,
+        )
     raise ValueError(f"unknown trace class {kind!r}")
 
 
@@ -241,8 +290,9 @@ def replay(trace: Trace, estimator: Estimator) -> Outcome:
             exhausted_at = hours
         if level.rank >= Level.WARNING.rank and warning_at is None:
             warning_at = hours
-        state, decision = step(state, _Sample(used, trace.limit, trace.period, resets_at), level, SETTINGS, now,
-                               estimator)
+        state, decision = step(
+            state, _Sample(used, trace.limit, trace.period, resets_at), level, SETTINGS, now, estimator
+        )
         if decision is not None:
             if decision.kind is ForecastKind.FORECAST:
                 forecasts += 1
@@ -253,8 +303,18 @@ def replay(trace: Trace, estimator: Estimator) -> Outcome:
         previous = level
         now += CHECK
     reset_kind = "dated" if trace.dated else "estimated" if trace.period else "no_period"
-    return Outcome(trace.kind, reset_kind, trace.runs_out_before_reset, exhausted_at, warning_at, first_forecast_at,
-                   forecasts, cleared, time.process_time() - started, len(trace.used))
+    return Outcome(
+        trace.kind,
+        reset_kind,
+        trace.runs_out_before_reset,
+        exhausted_at,
+        warning_at,
+        first_forecast_at,
+        forecasts,
+        cleared,
+        time.process_time() - started,
+        len(trace.used),
+    )
 
 
 def _run_one(job: tuple[str, int, int]) -> dict[str, Outcome]:
@@ -268,7 +328,7 @@ def _run_one(job: tuple[str, int, int]) -> dict[str, Outcome]:
 
 def simulate_year(seed: int, metrics: int = 10, days: int = 365) -> dict[str, Any]:
     """10 metrics of varied shapes, 5-minute checks for a year: encoded sizes, and CPU per account-run."""
-    rng = random.Random(f"{seed}/year")
+    rng = random.Random(f"{seed}/year")  # noqa: S311 (a seeded simulation)
     periods = ["monthly", "daily", None, "monthly", "weekly", "all_time", "monthly", None, "yearly", "daily"]
     limits = [10 ** rng.uniform(2, 12) for _ in range(metrics)]
     used = [rng.uniform(0.05, 0.5) * limit for limit in limits]
@@ -282,11 +342,12 @@ def simulate_year(seed: int, metrics: int = 10, days: int = 365) -> dict[str, An
         started = time.process_time() if timed else 0.0
         for metric in range(metrics):
             limit, period = limits[metric], periods[metric]
-            if period == "daily" and now.hour == 0 and now.minute == 0:
-                used[metric] = 0.0
-            elif period == "monthly" and now.day == 1 and now.hour == 0 and now.minute == 0:
-                used[metric] = 0.0
-            elif period == "weekly" and now.weekday() == 0 and now.hour == 0 and now.minute == 0:
+            midnight = now.hour == 0 and now.minute == 0
+            if midnight and (
+                period == "daily"
+                or (period == "monthly" and now.day == 1)
+                or (period == "weekly" and now.weekday() == 0)
+            ):
                 used[metric] = 0.0
             burn = rng.uniform(0, 0.002) * limit if 8 <= now.hour < 18 else rng.uniform(0, 0.0002) * limit
             used[metric] = min(limit, max(0.0, used[metric] + burn + rng.uniform(-0.001, 0.001) * limit))
@@ -295,8 +356,13 @@ def simulate_year(seed: int, metrics: int = 10, days: int = 365) -> dict[str, An
             previous = states[metric]
             if timed and previous is not None:
                 previous = ForecastState.decode(previous.encode())  # a run reads and writes the item
-            state, _ = step(previous, _Sample(used[metric], limit, period, None),
-                            threshold_level(used[metric], limit, Level.OK), SETTINGS, now)
+            state, _ = step(
+                previous,
+                _Sample(used[metric], limit, period, None),
+                threshold_level(used[metric], limit, Level.OK),
+                SETTINGS,
+                now,
+            )
             encoded = state.encode()
             largest[metric] = max(largest[metric], len(encoded))
             states[metric] = state
@@ -344,8 +410,10 @@ def summarise(outcomes: list[Outcome], traces_seconds: float) -> dict[str, Any]:
             for o in running_out
         ]
         before_warning = [
-            o for o in running_out
-            if o.first_forecast_at is not None and (o.threshold_warning_at is None or o.first_forecast_at < o.threshold_warning_at)
+            o
+            for o in running_out
+            if o.first_forecast_at is not None
+            and (o.threshold_warning_at is None or o.first_forecast_at < o.threshold_warning_at)
         ]
         f1[kind] = {
             "traces_running_out": len(running_out),
@@ -355,7 +423,8 @@ def summarise(outcomes: list[Outcome], traces_seconds: float) -> dict[str, Any]:
             "lead_hours_p5": None if not leads else round(_percentile(leads, 0.05) or 0.0, 1),
         }
     steady_target = [
-        o for o in by_kind.get("steady", [])
+        o
+        for o in by_kind.get("steady", [])
         if o.runs_out_before_reset and o.exhausted_at is not None and o.exhausted_at >= 48
     ]
     steady_hits = sum(
@@ -363,22 +432,31 @@ def summarise(outcomes: list[Outcome], traces_seconds: float) -> dict[str, Any]:
         for o in steady_target
     )
     steady_before = sum(
-        o.first_forecast_at is not None and (o.threshold_warning_at is None or o.first_forecast_at < o.threshold_warning_at)
+        o.first_forecast_at is not None
+        and (o.threshold_warning_at is None or o.first_forecast_at < o.threshold_warning_at)
         for o in steady_target
     )
-    not_running_out = [o for o in outcomes if o.runs_out_before_reset is False or (
-        o.runs_out_before_reset is None and o.kind in ("flat", "step", "gauge"))]
+    not_running_out = [
+        o
+        for o in outcomes
+        if o.runs_out_before_reset is False or (o.runs_out_before_reset is None and o.kind in ("flat", "step", "gauge"))
+    ]
     f2: dict[str, Any] = {}
     for reset_kind in ("dated", "estimated", "no_period"):
         group = [o for o in not_running_out if o.reset_kind == reset_kind]
-        f2[reset_kind] = {"traces": len(group), "false_alarm_share": _share(sum(o.forecasts > 0 for o in group), len(group))}
+        f2[reset_kind] = {
+            "traces": len(group),
+            "false_alarm_share": _share(sum(o.forecasts > 0 for o in group), len(group)),
+        }
     f2["by_class"] = {
         kind: _share(sum(o.forecasts > 0 for o in group), len(group))
         for kind in CLASSES
         if (group := [o for o in not_running_out if o.kind == kind])
     }
     seasonal = by_kind.get("seasonal", [])
-    f2["seasonal_pairs_per_trace"] = round(sum(min(o.forecasts, o.cleared) for o in seasonal) / len(seasonal), 3) if seasonal else None
+    f2["seasonal_pairs_per_trace"] = (
+        round(sum(min(o.forecasts, o.cleared) for o in seasonal) / len(seasonal), 3) if seasonal else None
+    )
     steps = sum(o.steps for o in outcomes)
     return {
         "F1": {
@@ -430,22 +508,35 @@ def _rows(report: dict[str, Any]) -> Iterator[tuple[str, ...]]:
     yield ("measure", *names)
     steady = [p["F1"]["steady_2_to_14_days"] for p in pick]
     yield ("F1 steady 2-14 d: alert >= 24 h before (target >= 95%)", *(_pct(s["lead_24h_share"]) for s in steady))
-    yield ("F1 steady 2-14 d: before 80% warning (target >= 90%)", *(_pct(s["before_threshold_warning_share"]) for s in steady))
+    yield (
+        "F1 steady 2-14 d: before 80% warning (target >= 90%)",
+        *(_pct(s["before_threshold_warning_share"]) for s in steady),
+    )
     for kind in CLASSES:
         cells = [p["F1"]["by_class"].get(kind, {}) for p in pick]
         if not cells[0].get("traces_running_out"):
             continue
-        yield (f"F1 {kind} (n={cells[0]['traces_running_out']}): >=24h / before warning / median / p5 lead h",
-               *(f"{_pct(c['lead_24h_share'])} / {_pct(c['before_threshold_warning_share'])} / "
-                 f"{c['lead_hours_median']} / {c['lead_hours_p5']}" for c in cells))
+        yield (
+            f"F1 {kind} (n={cells[0]['traces_running_out']}): >=24h / before warning / median / p5 lead h",
+            *(
+                f"{_pct(c['lead_24h_share'])} / {_pct(c['before_threshold_warning_share'])} / "
+                f"{c['lead_hours_median']} / {c['lead_hours_p5']}"
+                for c in cells
+            ),
+        )
     for reset_kind in ("dated", "estimated", "no_period"):
         cells = [p["F2"][reset_kind] for p in pick]
-        yield (f"F2 false alarms, {reset_kind} (n={cells[0]['traces']}, target <= 2%)",
-               *(_pct(c["false_alarm_share"]) for c in cells))
+        yield (
+            f"F2 false alarms, {reset_kind} (n={cells[0]['traces']}, target <= 2%)",
+            *(_pct(c["false_alarm_share"]) for c in cells),
+        )
     for kind in CLASSES:
         if kind in pick[0]["F2"]["by_class"]:
             yield (f"F2   of which {kind}", *(_pct(p["F2"]["by_class"][kind]) for p in pick))
-    yield ("F2 forecast/cleared pairs per seasonal trace (target <= 1)", *(_fmt(p["F2"]["seasonal_pairs_per_trace"]) for p in pick))
+    yield (
+        "F2 forecast/cleared pairs per seasonal trace (target <= 1)",
+        *(_fmt(p["F2"]["seasonal_pairs_per_trace"]) for p in pick),
+    )
     yield ("F3 CPU per check (us)", *(_fmt(p["cpu_us_per_check"]) for p in pick))
 
 
@@ -456,10 +547,12 @@ def print_report(report: dict[str, Any]) -> None:
     for row in rows:
         print(row[0].ljust(width), " | ".join(cell.rjust(26) for cell in row[1:]))
     year = report["F3"]["year"]
-    print(f"F3 a year ({year['days']} days) of 5-minute checks, {year['metrics']} metrics: forecast state "
-          f"{year['final_bytes_total']} bytes at the end (largest seen {year['largest_bytes_total']}), "
-          f"per metric {year['final_bytes_per_metric']}; CPU per account-run (decode, step, encode 10 metrics) "
-          f"{year['cpu_ms_per_account_run_10_metrics']} ms")
+    print(
+        f"F3 a year ({year['days']} days) of 5-minute checks, {year['metrics']} metrics: forecast state "
+        f"{year['final_bytes_total']} bytes at the end (largest seen {year['largest_bytes_total']}), "
+        f"per metric {year['final_bytes_per_metric']}; CPU per account-run (decode, step, encode 10 metrics) "
+        f"{year['cpu_ms_per_account_run_10_metrics']} ms"
+    )
     print(f"wall time {report['wall_seconds']} s")
 
 

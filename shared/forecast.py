@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
@@ -113,7 +113,7 @@ class ForecastDecision:
 class ForecastState:
     """What a metric's forecast remembers between checks."""
 
-    history: History = History()
+    history: History = field(default_factory=History)
     level: Level = Level.OK  # the forecast level reached
     pending: Level = Level.OK  # the level the previous check qualified for (the first of 2 checks to rise)
     published: Level = Level.OK  # the highest level published since the last forecast_cleared
@@ -126,7 +126,7 @@ class ForecastState:
     def decode(cls, data: bytes) -> ForecastState:
         if len(data) < 2 or data[0] != STATE_VERSION:
             raise HistoryFormatError(f"unknown forecast state version {data[0] if data else None}")
-        ranked = {level.rank: level for level in _FORECAST_LEVELS + (Level.OK,)}
+        ranked = {level.rank: level for level in (*_FORECAST_LEVELS, Level.OK)}
         try:
             level, pending, published = (ranked[data[1] >> shift & 3] for shift in (0, 2, 4))
         except KeyError:
@@ -226,9 +226,9 @@ def qualifying_level(projection: Projection | None, settings: ForecastSettings) 
     if projection is None:
         return Level.OK
     hours_left = projection.hours_left
-    if 0 < settings.critical_hours and hours_left <= settings.critical_hours:
+    if settings.critical_hours > 0 and hours_left <= settings.critical_hours:
         return Level.CRITICAL
-    if 0 < settings.warning_hours and hours_left <= settings.warning_hours:
+    if settings.warning_hours > 0 and hours_left <= settings.warning_hours:
         return Level.WARNING
     return Level.OK
 
@@ -238,16 +238,18 @@ def held_level(current: Level, projection: Projection | None, settings: Forecast
     if projection is None or current is Level.OK:
         return Level.OK
     hours_left = projection.hours_left
-    if current is Level.CRITICAL and 0 < settings.critical_hours and hours_left <= LEAVE_FACTOR * settings.critical_hours:
+    if (
+        current is Level.CRITICAL
+        and settings.critical_hours > 0
+        and hours_left <= LEAVE_FACTOR * settings.critical_hours
+    ):
         return Level.CRITICAL
-    if 0 < settings.warning_hours and hours_left <= LEAVE_FACTOR * settings.warning_hours:
+    if settings.warning_hours > 0 and hours_left <= LEAVE_FACTOR * settings.warning_hours:
         return Level.WARNING
     return Level.OK
 
 
-def next_level(
-    state: ForecastState, projection: Projection | None, settings: ForecastSettings
-) -> tuple[Level, Level]:
+def next_level(state: ForecastState, projection: Projection | None, settings: ForecastSettings) -> tuple[Level, Level]:
     """(the new forecast level, the new pending level) for a check without a reset."""
     if projection is None:
         return Level.OK, Level.OK
@@ -295,9 +297,7 @@ def step(
     level, pending = next_level(before, projection, settings)
     after = ForecastState(history=history, level=level, pending=pending, published=before.published)
     if _RANK[level] > _RANK[before.published] and _RANK[threshold_level] < _RANK[level]:
-        decision = ForecastDecision(
-            ForecastKind.FORECAST, level, before.published, projection, resets_at, estimated
-        )
+        decision = ForecastDecision(ForecastKind.FORECAST, level, before.published, projection, resets_at, estimated)
         return replace(after, published=level), decision
     if level is Level.OK and before.published is not Level.OK:
         return replace(after, published=Level.OK), cleared(ClearedBecause.USAGE_SLOWED, projection)

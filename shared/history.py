@@ -102,9 +102,11 @@ class History:
         if start is None or not self.raw:
             return ()
         current_hour = self.raw[-1][0] // 60
-        hourly = list(self.hourly) if not self.hourly or self.hourly[0][0] >= start else [
-            point for point in self.hourly if point[0] >= start
-        ]
+        hourly = (
+            list(self.hourly)
+            if not self.hourly or self.hourly[0][0] >= start
+            else [point for point in self.hourly if point[0] >= start]
+        )
         last_hour = hourly[-1][0] // 60 if hourly else -1
         for point in self.raw:
             hour = point[0] // 60
@@ -167,9 +169,7 @@ class History:
         out = bytearray([FORMAT_VERSION])
         points = self.points()
         flags = (
-            (self.segment_start is not None)
-            | (self.last_reset is not None) << 1
-            | (self.dated_reset is not None) << 2
+            (self.segment_start is not None) | (self.last_reset is not None) << 1 | (self.dated_reset is not None) << 2
         )
         out.append(flags)
         for number in (len(self.daily), len(self.hourly), len(self.raw)):
@@ -257,7 +257,9 @@ def add_periods(moment: datetime, period: str, count: int) -> datetime | None:
     return moment.replace(year=year, month=month, day=day)
 
 
-def next_reset(history: History, period: str | None, resets_at: datetime | None, now: datetime) -> tuple[datetime | None, bool]:
+def next_reset(
+    history: History, period: str | None, resets_at: datetime | None, now: datetime
+) -> tuple[datetime | None, bool]:
     """When the quota next resets, and whether that time is estimated.
 
     The provider's ``resets_at`` (in the future) wins. Otherwise, once a reset has been seen, the next one is

@@ -108,7 +108,9 @@ ROWS = {
     ),
     "suppressed while the threshold level is critical": Row([25, 25, 25], [(2, F, C, OK)], thresholds=[C, C, W]),
     "threshold warning does not suppress a critical forecast": Row([25, 25], [(1, F, C, OK)], thresholds=[W, W]),
-    "exhausted holds at ok and publishes nothing": Row([25, 25, 25], [], thresholds=[X, X, X], used={0: 1000, 1: 1000, 2: 1000}),
+    "exhausted holds at ok and publishes nothing": Row(
+        [25, 25, 25], [], thresholds=[X, X, X], used={0: 1000, 1: 1000, 2: 1000}
+    ),
     "exhausted after a forecast: no cleared": Row(
         [25, 25, 25, 25], [(1, F, C, OK)], thresholds=[OK, OK, X, X], used={2: 1000, 3: 1000}
     ),
@@ -116,8 +118,12 @@ ROWS = {
     "warning hours 0: warning off, no fallback": Row([5, 5, 25, 25], [(3, F, C, OK)], settings=ForecastSettings(0, 24)),
     "critical hours 0: critical off": Row([25, 25, 25], [(1, F, W, OK)], settings=ForecastSettings(168, 0)),
     "both 0: forecasts off": Row([25, 25, 25], [], settings=ForecastSettings(0, 0)),
-    "a dated reset before runs_out_at blocks rising": Row([5, 5, 5], [], resets_at={-WARM_UP: at(0) + timedelta(hours=50)}),
-    "a dated reset after runs_out_at does not block": Row([5, 5], [(1, F, W, OK)], resets_at={-WARM_UP: at(0) + timedelta(hours=200)}),
+    "a dated reset before runs_out_at blocks rising": Row(
+        [5, 5, 5], [], resets_at={-WARM_UP: at(0) + timedelta(hours=50)}
+    ),
+    "a dated reset after runs_out_at does not block": Row(
+        [5, 5], [(1, F, W, OK)], resets_at={-WARM_UP: at(0) + timedelta(hours=200)}
+    ),
     "a reset before runs_out_at does not make a reached level leave": Row(
         [5, 5, 5, 5], [(1, F, W, OK)], resets_at={-WARM_UP: at(0) + timedelta(days=20), 2: at(0) + timedelta(hours=50)}
     ),
@@ -161,7 +167,9 @@ def test_minimum_evidence_is_six_samples_over_two_hours() -> None:
     def first_forecast(every: timedelta, checks: int) -> int | None:
         state = None
         for index in range(checks):
-            state, decision = step(state, Sample(100 + 24 * index * every / timedelta(hours=1)), OK, DEFAULT, T0 + every * index)
+            state, decision = step(
+                state, Sample(100 + 24 * index * every / timedelta(hours=1)), OK, DEFAULT, T0 + every * index
+            )
             if decision is not None:
                 return index
         return None

@@ -7,13 +7,13 @@ stays fast and the ``ci`` profile runs more.
 from __future__ import annotations
 
 import os
-import random
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bench.forecast_quality import simulate_year
 from shared.forecast import (
     Estimator,
     ForecastKind,
@@ -93,7 +93,10 @@ def test_never_a_rate_across_a_reset(
     """After a reset, the estimate is exactly the one a history of the new segment alone would give."""
     before = timeline(before_gaps, [400 + steep * index for index in range(len(before_gaps))])
     reset_at = before[-1][0] + data.draw(st.integers(1, 90))
-    after = [(reset_at + minute, 10 + slow * index) for index, (minute, _) in enumerate(timeline([0, *after_gaps[1:]], after_gaps))]
+    after = [
+        (reset_at + minute, 10 + slow * index)
+        for index, (minute, _) in enumerate(timeline([0, *after_gaps[1:]], after_gaps))
+    ]
     assume_reset = after[0][1] < before[-1][1] / 2
     assert assume_reset
     full, fresh = History(), History()
@@ -130,7 +133,9 @@ def test_flat_or_falling_never_forecasts(
 
 SETTINGS = st.one_of(
     st.just(DEFAULT),
-    st.builds(ForecastSettings, warning_hours=st.sampled_from([0, 48, 168, 500]), critical_hours=st.sampled_from([0, 6, 24])),
+    st.builds(
+        ForecastSettings, warning_hours=st.sampled_from([0, 48, 168, 500]), critical_hours=st.sampled_from([0, 6, 24])
+    ),
 )
 
 
@@ -144,7 +149,10 @@ def test_forecast_level_is_monotone_in_the_rate(
 ) -> None:
     """A metric burning at least as fast, check by check, is never at a lower forecast level."""
     faster = [None if rate is None else rate * factor for rate, factor in zip(rates, factors, strict=False)]
-    faster = [rate if rate is not None else (None if factor < 50 else factor) for rate, factor in zip(faster, factors, strict=False)]
+    faster = [
+        rate if rate is not None else (None if factor < 50 else factor)
+        for rate, factor in zip(faster, factors, strict=False)
+    ]
 
     def levels(script: list[float | None]) -> list[int]:
         def estimate(history: History, now_minute: int) -> float | None:
@@ -161,41 +169,13 @@ def test_forecast_level_is_monotone_in_the_rate(
     assert all(a <= b for a, b in zip(slow, fast, strict=True))
 
 
-def simulate_year(metrics: int = 10, days: int = 365) -> tuple[list[int], list[int]]:
-    """5-minute checks for a year: the largest and the final encoded forecast state of each metric."""
-    rng = random.Random(12)
-    periods = ["monthly", "daily", None, "monthly", "weekly", "all_time", "monthly", None, "yearly", "daily"]
-    limits = [10 ** rng.uniform(2, 12) for _ in range(metrics)]
-    used = [0.3 * limit for limit in limits]
-    states: list[ForecastState | None] = [None] * metrics
-    largest = [0] * metrics
-    now = T0
-    for _ in range(days * 288):
-        for metric in range(metrics):
-            limit, period = limits[metric], periods[metric]
-            midnight = now.hour == 0 and now.minute == 0
-            if midnight and (period == "daily" or (period == "monthly" and now.day == 1) or (period == "weekly" and now.weekday() == 0)):
-                used[metric] = 0.0
-            burn = rng.uniform(0, 0.002 if 8 <= now.hour < 18 else 0.0002) * limit
-            used[metric] = min(limit, max(0.0, used[metric] + burn + rng.uniform(-0.001, 0.001) * limit))
-            if period in (None, "all_time", "yearly") and used[metric] >= 0.97 * limit:
-                used[metric] *= 0.6
-            level = Level.EXHAUSTED if used[metric] >= limit else Level.OK
-            state, _ = step(states[metric], Sample(used[metric], limit, period), level, DEFAULT, now)
-            size = len(state.encode())
-            largest[metric] = max(largest[metric], size)
-            states[metric] = ForecastState.decode(state.encode()) if now.minute == 0 else state
-        now += timedelta(minutes=5)
-    return largest, [len(state.encode()) for state in states if state is not None]
-
-
-def test_a_month_of_checks_stays_small() -> None:
-    largest, final = simulate_year(metrics=2, days=12)
-    assert max(largest) < 150, largest
+def test_a_fortnight_of_checks_stays_small() -> None:
+    year = simulate_year(seed=12, metrics=2, days=14)
+    assert max(year["largest_bytes_per_metric"]) < 150, year
 
 
 @pytest.mark.skipif(not IN_CI, reason="a year of 5-minute checks for 10 metrics runs in the ci profile")
 def test_a_year_of_checks_for_ten_metrics_stays_bounded() -> None:
-    largest, final = simulate_year()
-    assert max(largest) < 150, largest
-    assert sum(largest) < 1500, largest
+    year = simulate_year(seed=12)
+    assert max(year["largest_bytes_per_metric"]) < 150, year
+    assert year["largest_bytes_total"] < 1500, year
