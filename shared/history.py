@@ -86,6 +86,11 @@ class History:
         quantum = self.quantum
         return [(from_minute(minute), value * quantum) for minute, value in self.points()]
 
+    def segment_samples_at(self) -> list[tuple[datetime, float]]:
+        """The kept points of the current segment as (time, used), oldest first: for a sparkline."""
+        quantum = self.quantum
+        return [(from_minute(minute), value * quantum) for minute, value in self.segment_points()]
+
     def segment_points(self) -> tuple[Point, ...]:
         """The kept points of the current segment, oldest first."""
         start = self.segment_start

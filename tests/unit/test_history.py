@@ -136,3 +136,10 @@ def test_samples_within_one_minute_replace_each_other_and_time_only_moves_forwar
     assert history.raw[-1] == (to_minute(T0 + EVERY), 115) and history.segment_samples == 2
     with pytest.raises(ValueError, match="time order"):
         history.add(T0, 100, 1000, None)
+
+
+def test_segment_samples_are_the_points_since_the_last_reset() -> None:
+    history = fill(History(), T0, [400, 420, 100, 110, 120])
+    assert [used for _, used in history.segment_samples_at()] == [100, 110, 120]
+    assert history.segment_samples_at()[0][0] == T0 + 2 * EVERY
+    assert len(history.samples()) == 5
