@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
@@ -276,29 +276,39 @@ def step(
     """
     before = state or ForecastState()
     history, reset = before.history.add(now, sample.used, sample.limit, sample.resets_at)
-    resets_at, estimated = next_reset(history, sample.period, sample.resets_at, now)
 
     def cleared(because: ClearedBecause, projection: Projection | None) -> ForecastDecision:
+        if projection is not None:
+            resets_at, estimated = projection.resets_at, projection.resets_at_estimated
+        else:
+            resets_at, estimated = next_reset(history, sample.period, sample.resets_at, now)
         return ForecastDecision(
             ForecastKind.FORECAST_CLEARED, Level.OK, before.published, projection, resets_at, estimated, because
         )
 
+    published = before.published
     if sample.limit is None:
         after = ForecastState(history=history)
-        return after, cleared(ClearedBecause.NO_LIMIT, None) if before.published is not Level.OK else None
+        return after, cleared(ClearedBecause.NO_LIMIT, None) if published is not Level.OK else None
     if threshold_level is Level.EXHAUSTED:
         # Held at ok, and silent: the threshold alert says it all, and the forecast came true.
         return ForecastState(history=history), None
     if reset:
         after = ForecastState(history=history)
-        return after, cleared(ClearedBecause.QUOTA_RESET, None) if before.published is not Level.OK else None
+        return after, cleared(ClearedBecause.QUOTA_RESET, None) if published is not Level.OK else None
 
-    projection = project(history, sample, now, estimator, (resets_at, estimated))
+    projection = project(history, sample, now, estimator)
     level, pending = next_level(before, projection, settings)
-    after = ForecastState(history=history, level=level, pending=pending, published=before.published)
-    if _RANK[level] > _RANK[before.published] and _RANK[threshold_level] < _RANK[level]:
-        decision = ForecastDecision(ForecastKind.FORECAST, level, before.published, projection, resets_at, estimated)
-        return replace(after, published=level), decision
-    if level is Level.OK and before.published is not Level.OK:
-        return replace(after, published=Level.OK), cleared(ClearedBecause.USAGE_SLOWED, projection)
-    return after, None
+    if projection is not None and _RANK[level] > _RANK[published] and _RANK[threshold_level] < _RANK[level]:
+        decision = ForecastDecision(
+            ForecastKind.FORECAST,
+            level,
+            published,
+            projection,
+            projection.resets_at,
+            projection.resets_at_estimated,
+        )
+        return ForecastState(history, level, pending, level), decision
+    if level is Level.OK and published is not Level.OK:
+        return ForecastState(history, level, pending, Level.OK), cleared(ClearedBecause.USAGE_SLOWED, projection)
+    return ForecastState(history, level, pending, published), None
