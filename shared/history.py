@@ -157,7 +157,7 @@ class History:
 
     def _requantized(self, used: float, limit: float | None) -> History:
         ideal = _ideal_exponent(used, limit)
-        if not self.raw:
+        if not (self.raw or self.hourly or self.daily):
             return replace(self, exponent=ideal if ideal is not None else self.exponent)
         if ideal is None or ideal - 1 <= self.exponent <= ideal:  # up to one digit finer is fine
             return self

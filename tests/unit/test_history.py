@@ -143,3 +143,10 @@ def test_segment_samples_are_the_points_since_the_last_reset() -> None:
     assert [used for _, used in history.segment_samples_at()] == [100, 110, 120]
     assert history.segment_samples_at()[0][0] == T0 + 2 * EVERY
     assert len(history.samples()) == 5
+
+
+def test_a_replaced_only_raw_sample_keeps_older_points_in_their_units() -> None:
+    history = History(exponent=0, hourly=((to_minute(T0), 500),), segment_start=to_minute(T0), segment_samples=1)
+    history, _ = history.add(T0 + timedelta(hours=2), 5_000_000, 1e9, None)
+    assert history.exponent == 6
+    assert history.samples()[0][1] == 0  # 500 in units of 1 is 0 in units of a million
