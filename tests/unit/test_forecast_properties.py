@@ -10,7 +10,7 @@ import os
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bench.forecast_quality import simulate_year
@@ -31,6 +31,8 @@ LIMIT = 1000.0
 DEFAULT = ForecastSettings(warning_hours=168, critical_hours=24)
 ESTIMATORS = st.sampled_from([robust_rate, least_squares_rate])
 IN_CI = os.environ.get("HYPOTHESIS_PROFILE") == "ci"
+# The fast tier keeps to a few dozen examples; the ci profile decides its own number.
+PROPERTY = settings(deadline=None) if IN_CI else settings(deadline=None, max_examples=40)
 
 
 class Sample:
@@ -73,6 +75,7 @@ def too_little_evidence(draw: st.DrawFn) -> list[tuple[int, float]]:
     return timeline(gaps, values)
 
 
+@PROPERTY
 @given(too_little_evidence(), ESTIMATORS)
 def test_never_a_forecast_from_too_little_evidence(checks: list[tuple[int, float]], estimator: Estimator) -> None:
     state, kinds = play(checks, estimator)
@@ -80,6 +83,7 @@ def test_never_a_forecast_from_too_little_evidence(checks: list[tuple[int, float
     assert state is not None and state.level is Level.OK and state.pending is Level.OK
 
 
+@PROPERTY
 @given(
     st.lists(st.integers(1, 90), min_size=1, max_size=60),
     st.lists(st.integers(1, 90), min_size=6, max_size=60),
@@ -113,6 +117,7 @@ def test_never_a_rate_across_a_reset(
         assert full.segment_points() == fresh.segment_points()
 
 
+@PROPERTY
 @given(
     st.lists(st.integers(1, 120), min_size=6, max_size=80),
     st.floats(1, LIMIT * 0.99),
@@ -139,6 +144,7 @@ SETTINGS = st.one_of(
 )
 
 
+@PROPERTY
 @given(
     st.lists(st.one_of(st.none(), st.floats(0.01, 500)), min_size=1, max_size=30),
     st.lists(st.floats(1, 100), min_size=30, max_size=30),
@@ -169,8 +175,8 @@ def test_forecast_level_is_monotone_in_the_rate(
     assert all(a <= b for a, b in zip(slow, fast, strict=True))
 
 
-def test_a_fortnight_of_checks_stays_small() -> None:
-    year = simulate_year(seed=12, metrics=2, days=14)
+def test_a_week_of_checks_stays_small() -> None:
+    year = simulate_year(seed=12, metrics=2, days=8)
     assert max(year["largest_bytes_per_metric"]) < 150, year
 
 
