@@ -42,7 +42,10 @@ class HistoryFormatError(ValueError):
 
 
 def to_minute(moment: datetime) -> int:
-    return int((moment - _EPOCH).total_seconds() // 60)
+    """Whole minutes since the epoch; ``moment`` must be timezone-aware."""
+    if moment.tzinfo is None:
+        raise ValueError("history times must be timezone-aware (UTC)")
+    return int(moment.timestamp()) // 60
 
 
 def from_minute(minute: int) -> datetime:

@@ -150,3 +150,8 @@ def test_a_replaced_only_raw_sample_keeps_older_points_in_their_units() -> None:
     history, _ = history.add(T0 + timedelta(hours=2), 5_000_000, 1e9, None)
     assert history.exponent == 6
     assert history.samples()[0][1] == 0  # 500 in units of 1 is 0 in units of a million
+
+
+def test_naive_times_are_refused() -> None:
+    with pytest.raises(ValueError, match="timezone-aware"):
+        History().add(datetime(2026, 11, 2, 8, 0), 1, 10, None)  # noqa: DTZ001 (the point of the test)
