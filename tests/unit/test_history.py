@@ -154,4 +154,4 @@ def test_a_replaced_only_raw_sample_keeps_older_points_in_their_units() -> None:
 
 def test_naive_times_are_refused() -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
-        History().add(datetime(2026, 11, 2, 8, 0), 1, 10, None)  # noqa: DTZ001 (the point of the test)
+        History().add(datetime(2026, 11, 2, 8, 0), 1, 10, None)
