@@ -26,7 +26,7 @@ FORMAT_VERSION = 1
 RAW_MINUTES = 60  # the raw tier covers the last hour; older samples are kept hourly
 RAW_MAX = 13
 HOURLY_MAX = 30
-DAILY_MAX = 10
+DAILY_MAX = 8  # with the hourly tier: the last 9 to 10 days, enough for a sparkline of a segment
 VALUE_DIGITS = 3  # quantum = 10 ** (floor(log10(limit)) - VALUE_DIGITS): 0.1 % of the limit or finer
 MAX_POINTS = RAW_MAX + HOURLY_MAX + DAILY_MAX
 
@@ -184,8 +184,10 @@ class History:
             _put_varint(out, number)
         _put_varint(out, _zigzag(self.exponent))
         previous_minute, previous_value = 0, 0
-        for minute, value in points:
-            _put_varint(out, minute - previous_minute)
+        # A coarse tier's points are a bucket apart: store how far off that they are (one byte, not two).
+        spacings = [1440] * len(self.daily) + [60] * len(self.hourly) + [0] * len(self.raw)
+        for (minute, value), spacing in zip(points, spacings, strict=True):
+            _put_varint(out, _zigzag(minute - previous_minute - spacing) if spacing else minute - previous_minute)
             _put_varint(out, _zigzag(value - previous_value))
             previous_minute, previous_value = minute, value
         # Reset times are stored relative to the last point: a few bytes instead of four.
@@ -208,8 +210,9 @@ class History:
             exponent = _unzigzag(reader.varint())
             points: list[Point] = []
             minute, value = 0, 0
-            for _ in range(sum(counts)):
-                minute += reader.varint()
+            spacings = [1440] * counts[0] + [60] * counts[1] + [0] * counts[2]
+            for spacing in spacings:
+                minute += spacing + _unzigzag(reader.varint()) if spacing else reader.varint()
                 value += _unzigzag(reader.varint())
                 points.append((minute, value))
             segment_samples = reader.varint()
