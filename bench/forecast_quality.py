@@ -40,7 +40,7 @@ from shared.models import Level
 
 WARNING_PERCENT, CRITICAL_PERCENT, HYSTERESIS_PERCENT = 80.0, 95.0, 5.0
 SETTINGS = ForecastSettings(warning_hours=168, critical_hours=24)
-ESTIMATORS: dict[str, Estimator] = {"robust_slopes_q30": robust_rate, "naive_lsq_2h": least_squares_rate}
+ESTIMATORS: dict[str, Estimator] = {"robust_slopes_q30_raw_q20": robust_rate, "naive_lsq_2h": least_squares_rate}
 PARAMETERS = {
     **TRACE_PARAMETERS,
     "thresholds": {"warning": WARNING_PERCENT, "critical": CRITICAL_PERCENT, "hysteresis": HYSTERESIS_PERCENT},

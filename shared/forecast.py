@@ -30,6 +30,7 @@ MIN_SPAN_MINUTES = 120
 MIN_HOURLY_POINTS = 12  # below this many hourly points, one outlier can swing them: use the raw samples
 HOURLY_WINDOW = 30  # hourly points the estimate looks at: the last day and a bit, so working hours average out
 SLOPE_QUANTILE = 0.3  # a low quantile of the pairwise slopes (Theil–Sen takes 0.5): a step or a half wave is no trend
+RAW_SLOPE_QUANTILE = 0.2  # before 12 hourly points: more cautious still (measured: steps 12.7 % -> ~1 %)
 LEAVE_FACTOR = 1.25
 STATE_VERSION = 1
 
@@ -162,15 +163,20 @@ def _pairwise_slope(points: tuple[tuple[int, int], ...], share: float) -> float:
 
 
 def pairwise_slope_estimator(
-    share: float = SLOPE_QUANTILE, window: int = HOURLY_WINDOW, min_hourly: int = MIN_HOURLY_POINTS
+    share: float = SLOPE_QUANTILE,
+    window: int = HOURLY_WINDOW,
+    min_hourly: int = MIN_HOURLY_POINTS,
+    raw_share: float = RAW_SLOPE_QUANTILE,
 ) -> Estimator:
-    """Theil–Sen-style: a quantile of pairwise slopes over the last ``window`` hourly points of the segment once
-    it holds ``min_hourly`` of them, over all of its samples (raw ones included) before that."""
+    """Theil–Sen-style: the ``share`` quantile of pairwise slopes over the last ``window`` hourly points of the
+    segment once it holds ``min_hourly`` of them; before that, the ``raw_share`` quantile over all of its samples
+    (raw ones included), lower because a few noisy hours are all there is."""
 
     def estimate(history: History, now_minute: int) -> float | None:
         hourly = history.segment_hourly()
-        points = hourly[-window:] if len(hourly) >= min_hourly else history.segment_points()
-        return _pairwise_slope(points, share) * 60 * history.quantum
+        if len(hourly) >= min_hourly:
+            return _pairwise_slope(hourly[-window:], share) * 60 * history.quantum
+        return _pairwise_slope(history.segment_points(), raw_share) * 60 * history.quantum
 
     return estimate
 
