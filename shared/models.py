@@ -6,7 +6,7 @@ import hashlib
 import math
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator
 
@@ -48,6 +48,8 @@ class AlertKind(StrEnum):
     CHECK_FAILED = "check_failed"
     CHECK_RECOVERED = "check_recovered"
     TEST = "test"
+    FORECAST = "forecast"
+    FORECAST_CLEARED = "forecast_cleared"
 
 
 class FailureReason(StrEnum):
@@ -117,6 +119,20 @@ class QuotaMetric(BaseModel):
         return self.used / self.limit * 100
 
 
+class Forecast(BaseModel):
+    """When a metric runs out at its current rate (the contract's "Forecasts")."""
+
+    # None only on a forecast_cleared with no rate left (the quota reset, or the metric became unlimited).
+    runs_out_at: datetime | None
+    hours_left: float | None
+    rate_per_hour: float | None
+    samples: int
+    # The reset time is one period after the last reset seen, not a date the provider gave.
+    resets_estimated: bool | None = None
+    # forecast_cleared only: why the forecast level fell back to ok.
+    cleared_because: Literal["usage_slowed", "quota_reset", "no_limit"] | None = None
+
+
 class Alert(BaseModel):
     """One alert as it appears in the SNS alert document."""
 
@@ -137,6 +153,7 @@ class Alert(BaseModel):
     hint: str | None = None
     details: dict[str, Any] = Field(default_factory=dict)
     test: bool = False
+    forecast: Forecast | None = None
 
     @field_serializer("used", "limit")
     def _serialize_quantity(self, value: float | None) -> float | int | None:
@@ -189,6 +206,10 @@ class MetricState(BaseModel):
     period: str | None = None
     resets_at: datetime | None = None
     last_alert_at: datetime | None = None
+    # The metric's forecast state (shared.forecast.ForecastState.encode()); base64 when the state is JSON.
+    forecast: bytes | None = None
+
+    model_config = ConfigDict(ser_json_bytes="base64", val_json_bytes="base64")
 
 
 class FailureState(BaseModel):

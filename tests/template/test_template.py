@@ -160,6 +160,8 @@ def test_provider_function_environment_and_least_privilege(
     assert template["Parameters"][accounts_parameter]["AllowedPattern"].startswith(f"^/quota-sentinel/{provider}/")
     for name in ("WARNING_PERCENT", "CRITICAL_PERCENT", "HYSTERESIS_PERCENT", "RENOTIFY_SECONDS"):
         assert name in variables
+    assert variables["FORECAST_WARNING_HOURS"] == {"Ref": "ForecastWarningHours"}
+    assert variables["FORECAST_CRITICAL_HOURS"] == {"Ref": "ForecastCriticalHours"}
     assert variables["MAX_CONCURRENCY"] == {"Ref": "MaxConcurrency"}
     assert properties["Timeout"] == {"Ref": "FunctionTimeout"}
     # Only inline statements: SAM's policy templates grant Scan, DeleteItem and DescribeParameters on "*".
