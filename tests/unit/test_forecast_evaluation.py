@@ -115,7 +115,7 @@ def test_two_checks_qualifying_for_different_levels_reach_the_lower() -> None:
 
 def test_warning_then_critical_escalates_with_previous_level() -> None:
     # 8/h for 4 hours (warning), then the critical hours are lowered to cover it: critical, previous warning.
-    state, seen = play(burn(8, 4))
+    state, _seen = play(burn(8, 4))
     later = [Check(270 + 30 * n, 100 + 8 * (4.5 + n / 2)) for n in range(3)]
     _, more = play(later, policy(forecast_critical_hours=120), state)
     assert kinds(more) == [(300, "forecast", "critical", "warning")]
@@ -133,7 +133,7 @@ def test_a_fall_from_critical_to_warning_is_silent() -> None:
 
 
 def test_a_level_is_left_only_above_1_25_times_its_hours() -> None:
-    state, seen = play(burn(8, 4))  # warning, about 109 hours left
+    state, _seen = play(burn(8, 4))  # warning, about 109 hours left
     next_checks = [Check(270, 136)]
     # Warning hours 100: 108.5 h left is above 100 but within 125: held, nothing published.
     held, more = play(next_checks, policy(forecast_warning_hours=100), state)
@@ -230,7 +230,7 @@ def test_no_forecast_cleared_without_a_published_forecast() -> None:
 
 def test_forecast_ids_are_the_metric_id_with_forecast() -> None:
     _, seen = play(burn(40, 4))
-    [(minute, alert)] = seen
+    [(_minute, alert)] = seen
     assert alert.id == "flashback/main/egress#forecast/2026-03-02T11:00:00.000Z"
 
 
