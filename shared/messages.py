@@ -49,6 +49,10 @@ def alert_headline(alert: Alert) -> str:
         return f"quota check failed ({reason})"
     if alert.kind is AlertKind.CHECK_RECOVERED:
         return "quota check recovered"
+    if alert.kind is AlertKind.FORECAST and alert.forecast is not None and alert.forecast.runs_out_at is not None:
+        return f"{alert.name} forecast to run out {format_time(alert.forecast.runs_out_at)}"
+    if alert.kind is AlertKind.FORECAST_CLEARED:
+        return f"{alert.name} no longer forecast to run out"
     if alert.used is None:  # a metric that is no longer reported has no current usage
         return f"{alert.name} no longer reported"
     if alert.limit is None:
@@ -84,6 +88,8 @@ _KIND_TITLE = {
     AlertKind.CHECK_FAILED: "CHECK FAILED",
     AlertKind.CHECK_RECOVERED: "CHECK RECOVERED",
     AlertKind.TEST: "TEST",
+    AlertKind.FORECAST: "FORECAST",
+    AlertKind.FORECAST_CLEARED: "FORECAST CLEARED",
 }
 
 
@@ -101,6 +107,8 @@ def _alert_lines(alert: Alert) -> list[str]:
         left = format_remaining(alert.used, alert.limit, alert.unit)
         if left:
             lines.append(f"  Left:     {left}")
+    if alert.forecast is not None and alert.forecast.runs_out_at is not None:
+        lines.append(f"  Runs out: {format_time(alert.forecast.runs_out_at)} at the current rate")
     if alert.period or alert.resets_at:
         resets = f", resets {format_time(alert.resets_at)}" if alert.resets_at else ""
         lines.append(f"  Period:   {alert.period or 'current period'}{resets}")

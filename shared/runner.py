@@ -56,6 +56,19 @@ class RunFailed(Exception):
     """State could not be persisted or alerts could not be published for some accounts."""
 
 
+def wall_clock() -> datetime:
+    """The time of a check: the wall clock, never the event (the contract's "Time")."""
+    return datetime.now(UTC)
+
+
+# The clock a run reads unless its Dependencies bring their own; end-to-end tests shift it in-process.
+clock: Callable[[], datetime] = wall_clock
+
+
+def _read_clock() -> datetime:
+    return clock()  # looked up at every run, so that a test may replace ``clock``
+
+
 @dataclass
 class Dependencies:
     """The run's doors to the outside, injectable for tests."""
@@ -63,7 +76,7 @@ class Dependencies:
     store: StateStore
     publisher: AlertPublisher
     http_client: Callable[[], ProviderHttpClient] = ProviderHttpClient
-    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    clock: Callable[[], datetime] = _read_clock
     monotonic: Callable[[], float] = time.monotonic
 
 

@@ -42,6 +42,8 @@ KIND_TITLE = {
     AlertKind.CHECK_FAILED: "Check failed",
     AlertKind.CHECK_RECOVERED: "Check recovered",
     AlertKind.TEST: "Test",
+    AlertKind.FORECAST: "Forecast",
+    AlertKind.FORECAST_CLEARED: "Forecast cleared",
 }
 
 
