@@ -201,6 +201,8 @@ class ProviderSettings(_Strict):
     policy: Policy = Field(default_factory=Policy)
     state_ttl_days: int = Field(default=30, ge=1)
     max_concurrency: int = Field(default=16, ge=1, le=256)
+    # A page the team keeps on what to do about alerts; every alert links to it when set.
+    runbook_url: str | None = Field(default=None, pattern=r"^https?://\S+$", max_length=2000)
     env: Mapping[str, str] = Field(default_factory=dict, repr=False, exclude=True)
 
     @model_validator(mode="after")
@@ -227,6 +229,7 @@ _ENV_FIELDS = {
     "ACCOUNTS_PARAMETER": "accounts_parameter",
     "STATE_TTL_DAYS": "state_ttl_days",
     "MAX_CONCURRENCY": "max_concurrency",
+    "RUNBOOK_URL": "runbook_url",
 }
 _POLICY_ENV_FIELDS = {
     "WARNING_PERCENT": "warning_percent",

@@ -45,6 +45,8 @@ from shared.notify import AlertPublisher, PublishError
 from shared.observability import correlation_id, logger, metrics
 from shared.providers import ProviderAdapter, check, get_adapter
 from shared.state_store import OutboxEntry, StateStore, StateStoreError, VersionConflict
+from shared.wording.document import compose, links
+from shared.wording.words import TEST_NAME
 
 MAX_CONFLICT_RETRIES = 5
 DEFAULT_REMAINING_SECONDS = 60.0
@@ -182,7 +184,7 @@ def _persist(
         claimed: list[str] = []
         lease_until = now_epoch + run.lease_seconds
         if evaluation.alerts:
-            document = AlertDocument.build(run.provider, name, now, evaluation.alerts)
+            document = _document(run, plan, now, evaluation.alerts)
             outbox[document.document_id] = OutboxEntry(document.to_json(), now_epoch, lease_until, run.run_id)
             claimed.append(document.document_id)
         for doc_id, entry in stored.outbox.items():
@@ -286,6 +288,20 @@ def _check_account(plan: AccountPlan, run: RunContext) -> AccountResult:
     return result
 
 
+def _document(run: RunContext, plan: AccountPlan, now: datetime, alerts: list[Alert]) -> AlertDocument:
+    """The published document: the alerts with their words, the provider's name and the links to act on."""
+    name = run.adapter.display_name
+    return compose(
+        run.provider,
+        plan.config.name,
+        now,
+        alerts,
+        provider_name=name,
+        key_source=plan.ref.key_source,
+        links=links(name, run.adapter.manage_url, run.settings.runbook_url),
+    )
+
+
 def _send_test_alert(plans: list[AccountPlan], event: Mapping[str, Any], run: RunContext) -> dict[str, Any]:
     """Publish one ``test`` alert through the real path; the state is not touched."""
     wanted = event.get("account")
@@ -293,15 +309,13 @@ def _send_test_alert(plans: list[AccountPlan], event: Mapping[str, Any], run: Ru
     alert = Alert(
         kind=AlertKind.TEST,
         metric=None,
-        name="Test alert",
+        name=TEST_NAME,
         level=Level.CRITICAL,
         previous_level=Level.OK,
         id=channel_test_alert_id(plan.ref, run.now),
-        message=f"Test alert from Quota Sentinel for {run.provider}/{plan.config.name}: this channel receives alerts.",
-        hint="Nothing to do. Real alerts look like this one.",
         test=True,
     )
-    run.deps.publisher.publish(AlertDocument.build(run.provider, plan.config.name, run.now, [alert]))
+    run.deps.publisher.publish(_document(run, plan, run.now, [alert]))
     logger.info("test alert published", extra={"account": plan.config.name, "alert_id": alert.id})
     return {
         "provider": run.provider,
