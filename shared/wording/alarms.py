@@ -32,38 +32,48 @@ def _dimensions(trigger: dict[str, Any]) -> dict[str, str]:
     return found
 
 
+def _stack(alarm_name: str, logical_id: str) -> str:
+    """CloudFormation names an alarm ``<stack>-<logical id>-<suffix>``: the stack, or a placeholder."""
+    head, found, _ = alarm_name.partition(f"-{logical_id}-")
+    return head if found and head else "<stack>"
+
+
 def next_steps(alarm: dict[str, Any]) -> list[str]:
     """What to check next, from the alarm's metric; empty when the alarm is not one we know."""
-    trigger = alarm.get("Trigger") if isinstance(alarm.get("Trigger"), dict) else {}
-    assert isinstance(trigger, dict)
-    metric, dims = trigger.get("MetricName"), _dimensions(trigger)
+    trigger = alarm.get("Trigger")
+    trigger = trigger if isinstance(trigger, dict) else {}
+    metric, dims, name = trigger.get("MetricName"), _dimensions(trigger), str(alarm.get("AlarmName", ""))
     if metric == "SuccessfulChecks":
-        provider = dims.get("provider", "<provider>")
-        function = f"{provider[:1].upper()}{provider[1:]}Function"
+        provider = dims.get("provider", "")
+        function = f"{provider[:1].upper()}{provider[1:]}Function" if provider else "<Provider>Function"
+        stack = _stack(name, function.replace("Function", "DeadMansSwitchAlarm"))
         return [
-            f"Read the last runs: `sam logs -n {function} --stack-name <stack> --start-time '1 hour ago'`",
-            "A run that ends in an error names the account and the reason; a missing run points at the schedule.",
-            f"Check once by hand: `aws lambda invoke --function-name <the {function} name> out.json`, "
-            "then read `out.json` (the run summary)",
+            f"Read the last runs: `sam logs -n {function} --stack-name {stack} --start-time '3 hours ago'`",
+            "A failed run names the account and the reason; no run at all points at the schedule.",
+            f"Run a check now and read its summary: `sam remote invoke {function} --stack-name {stack}`",
         ]
     if metric == "Errors":
         function = dims.get("FunctionName", "<function>")
         return [
-            "Read its log: `aws logs tail $(aws lambda get-function-configuration --function-name "
-            f"{function} --query LoggingConfig.LogGroup --output text) --since 1h`",
-            "Errors are configuration, DynamoDB or SNS failures; alerts not published are published by a later run.",
+            "Read its errors: `aws logs tail $(aws lambda get-function-configuration --function-name "
+            f"{function} --query LoggingConfig.LogGroup --output text) --since 1h --filter-pattern ERROR`",
+            "Configuration, DynamoDB or SNS failed; alerts not published are published by the next run.",
         ]
     if metric == "ApproximateNumberOfMessagesVisible":
         queue = dims.get("QueueName", "<queue>")
+        url = f"$(aws sqs get-queue-url --queue-name {queue} --query QueueUrl --output text)"
         return [
-            f"Read the failed events: `aws sqs receive-message --queue-url <url of {queue}> "
+            f"Read the failed events: `aws sqs receive-message --queue-url {url} --max-number-of-messages 10 "
             "--attribute-names All --message-attribute-names All` (ErrorMessage says why)",
-            "Redrive a run by invoking its function with the message body as the event; "
-            "then delete the message (or `aws sqs purge-queue` once all are handled).",
+            "Fix the cause, then redrive a run: invoke its function with the message body as the event; "
+            "delete the message once handled.",
         ]
-    if metric == "Throttles" or "throttl" in str(alarm.get("AlarmDescription", "")).lower():
-        return ["Raise the function's reserved concurrency or the account's Lambda concurrency limit."]
     return []
+
+
+def _what(description: str) -> str:
+    """The description up to its next steps (the template writes those for email; Slack lists its own)."""
+    return description.split(" Next: ", 1)[0] if description else ""
 
 
 def render_cloudwatch_alarm(alarm: dict[str, Any]) -> dict[str, Any]:
@@ -74,15 +84,16 @@ def render_cloudwatch_alarm(alarm: dict[str, Any]) -> dict[str, Any]:
     emoji = _ALARM_EMOJI.get(state, "❔")
     header = f"{emoji} Ops: {name} is {_STATE_WORDS.get(state, state)}"
     lines = [f"*{_escape(name)}*: {old_state} → {state}"]
-    if alarm.get("AlarmDescription"):
-        lines.append(_escape(str(alarm["AlarmDescription"])))
+    steps = next_steps(alarm) if state == "ALARM" else []
+    description = str(alarm.get("AlarmDescription") or "")
+    if description:
+        lines.append(_escape(_what(description) if steps else description))
     if alarm.get("NewStateReason"):
         lines.append(f"_{_escape(str(alarm['NewStateReason']))}_")
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": truncate(header, MAX_HEADER), "emoji": True}},
         {"type": "section", "text": {"type": "mrkdwn", "text": truncate("\n".join(lines), MAX_SECTION)}},
     ]
-    steps = next_steps(alarm) if state == "ALARM" else []
     if steps:
         text = "*Next steps*\n" + "\n".join(f"{number}. {_escape(step)}" for number, step in enumerate(steps, 1))
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": truncate(text, MAX_SECTION)}})

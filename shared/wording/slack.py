@@ -14,6 +14,7 @@ from shared.wording.words import (
     change,
     checked,
     detail_label,
+    forecast_rest,
     format_detail,
     headline,
     is_failure,
@@ -62,19 +63,21 @@ def _has_usage_line(alert: Alert) -> bool:
 
 
 def alert_section_text(alert: Alert, document: AlertDocument, *, headline_shown: bool = False) -> str:
-    """The alert's lines; when the header already carries its headline, the numbers are not repeated."""
-    if headline_shown and _has_usage_line(alert) and alert.kind is not AlertKind.FORECAST:
-        first = change(alert) or ""
+    """The alert's lines; when the header already carries its headline, its numbers are not repeated."""
+    if not headline_shown:
+        lines = [f"{alert_emoji(alert)} {_escape(alert.message)}"]
+    elif alert.kind is AlertKind.FORECAST:
+        lines = [forecast_rest(alert) + " " + (change(alert) or "")]
+    elif _has_usage_line(alert):
+        bar = f"`{progress_bar(alert.percent)}` " if alert.limit is not None else ""
+        lines = [bar + (change(alert) or "")]
     else:
-        first = _escape(alert.message) if headline_shown else f"{alert_emoji(alert)} {_escape(alert.message)}"
-    lines = [first]
-    if _has_usage_line(alert) and alert.limit is not None:
-        lines[0] = f"`{progress_bar(alert.percent)}` {lines[0]}"
+        lines = [_escape(alert.message)]
     for key, value in alert.details.items():
         lines.append(f"{_escape(detail_label(key))}: {_escape(format_detail(value, document.checked_at))}")
     if alert.hint:
         lines.append(f"👉 {_escape(alert.hint)}")
-    return "\n".join(line for line in lines if line)
+    return "\n".join(line.strip() for line in lines if line.strip())
 
 
 def _more(count: int) -> str:

@@ -345,6 +345,14 @@ def forecast_sentence(alert: Alert, now: datetime) -> str:
     return f"At the current rate ({rate}) {metric_title(alert.name)} runs out {runs_out}{bound}.{usage}"
 
 
+def forecast_rest(alert: Alert) -> str:
+    """What a forecast's headline leaves out: ``At about 284 MiB a day. Now 70% used.``"""
+    assert alert.forecast is not None
+    rate = rate_phrase(alert.forecast.rate_per_hour, alert.unit, alert.forecast.hours_left)
+    now = f" Now {format_percent(alert.percent)} used." if alert.limit is not None and alert.used is not None else ""
+    return f"At the current rate, {rate}.{now}"
+
+
 def forecast_cleared_sentence(alert: Alert, now: datetime) -> str:
     """Why the forecast cleared and where the metric stands now, without sounding like an all-clear."""
     why = {"usage_slowed": "usage slowed", "quota_reset": "the quota reset"}
