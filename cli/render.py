@@ -125,7 +125,7 @@ def _block_text(block: dict[str, Any]) -> str:
 
 
 def slack_lines(payload: dict[str, Any]) -> list[Text]:
-    """A Block Kit message (header, sections, context, dividers) as the lines a Slack client shows."""
+    """A Block Kit message (header, sections, buttons, context, dividers) as the lines a Slack client shows."""
     blocks = payload.get("blocks")
     if not isinstance(blocks, list) or not blocks:
         return [mrkdwn_to_text(str(payload.get("text", "")))]
@@ -143,6 +143,9 @@ def slack_lines(payload: dict[str, Any]) -> list[Text]:
             context = mrkdwn_to_text(" ".join(texts))
             context.stylize("dim")
             lines.append(context)
+        elif kind == "actions":
+            buttons = [element for element in block.get("elements", []) if isinstance(element, dict)]
+            lines.append(Text("  ".join(f"[{_block_text(button)}] {button.get('url', '')}" for button in buttons)))
         elif kind == "divider":
             lines.append(Text("─" * 40, style="dim"))
     return lines
