@@ -17,7 +17,7 @@ from shared.config import AccountConfig, Policy
 from shared.evaluation import AccountRef, evaluate, forecast_alert_id
 from shared.http import HttpResult
 from shared.key_references import EnvKey
-from shared.models import Alert, AlertDocument, AlertKind, Forecast, Level, ProviderError, QuotaMetric
+from shared.models import Alert, AlertDocument, AlertKind, Forecast, Level, ProviderError, QuotaMetric, iso_utc
 from shared.providers import get_adapter, interpret
 from shared.wording.document import compose, links
 
@@ -243,8 +243,17 @@ def documents() -> dict[str, AlertDocument]:
     }
 
 
+def _own_minute(document: AlertDocument, minutes: int) -> AlertDocument:
+    """The document as checked ``minutes`` after NOW, so that each sample's alert ids are its own."""
+    checked_at = NOW + timedelta(minutes=minutes)
+    stamp, own = iso_utc(NOW), iso_utc(checked_at)
+    alerts = [alert.model_copy(update={"id": alert.id.replace(stamp, own)}) for alert in document.alerts]
+    return document.model_copy(update={"checked_at": checked_at, "alerts": alerts})
+
+
 def sample_documents() -> dict[str, AlertDocument]:
-    return documents()
+    """Every sample, each checked a minute after the one before: distinct alert ids, as real runs have."""
+    return {name: _own_minute(document, minutes) for minutes, (name, document) in enumerate(documents().items())}
 
 
 def _alarm_description(logical_id: str) -> str:

@@ -481,7 +481,7 @@ def test_slack_message_renders_as_plain_lines_without_markup() -> None:
         == "[Open Flashback] https://flashback.tech  [Runbook] https://wiki.example.com/runbooks/quota-sentinel"
     )
     # Underscores in metric ids are not read as italics, and nothing is lost from the context.
-    assert lines[-1].endswith("flashback/main/EGRESS_MONTHLY_BYTES/2026-11-22T10:00:00.000Z")
+    assert lines[-1].endswith("flashback/main/EGRESS_MONTHLY_BYTES/2026-11-22T10:01:00.000Z")
 
 
 def _render(rows: list[Any], color: bool) -> list[str]:
