@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from shared.formatting import truncate
+from shared.wording.slack import escape as _escape
 
 MAX_HEADER = 150
 MAX_SECTION = 3000
@@ -16,10 +17,6 @@ MAX_FALLBACK_TEXT = 3000
 
 _ALARM_EMOJI = {"ALARM": "🚨", "OK": "✅", "INSUFFICIENT_DATA": "❔"}
 _STATE_WORDS = {"ALARM": "firing", "OK": "back to normal", "INSUFFICIENT_DATA": "without data"}
-
-
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _dimensions(trigger: dict[str, Any]) -> dict[str, str]:

@@ -53,7 +53,7 @@ def _section(text: str) -> dict[str, Any]:
     return {"type": "section", "text": {"type": "mrkdwn", "text": truncate(text, MAX_SECTION)}}
 
 
-def _escape(text: str) -> str:
+def escape(text: str) -> str:
     """Slack mrkdwn control characters in provider-supplied text."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
@@ -65,18 +65,18 @@ def _has_usage_line(alert: Alert) -> bool:
 def alert_section_text(alert: Alert, document: AlertDocument, *, headline_shown: bool = False) -> str:
     """The alert's lines; when the header already carries its headline, its numbers are not repeated."""
     if not headline_shown:
-        lines = [f"{alert_emoji(alert)} {_escape(alert.message)}"]
+        lines = [f"{alert_emoji(alert)} {escape(alert.message)}"]
     elif alert.kind is AlertKind.FORECAST:
         lines = [forecast_rest(alert) + " " + (change(alert) or "")]
     elif _has_usage_line(alert):
         bar = f"`{progress_bar(alert.percent)}` " if alert.limit is not None else ""
         lines = [bar + (change(alert) or "")]
     else:
-        lines = [_escape(alert.message)]
+        lines = [escape(alert.message)]
     for key, value in alert.details.items():
-        lines.append(f"{_escape(detail_label(key))}: {_escape(format_detail(value, document.checked_at))}")
+        lines.append(f"{escape(detail_label(key))}: {escape(format_detail(value, document.checked_at))}")
     if alert.hint:
-        lines.append(f"👉 {_escape(alert.hint)}")
+        lines.append(f"👉 {escape(alert.hint)}")
     return "\n".join(line.strip() for line in lines if line.strip())
 
 
@@ -133,6 +133,6 @@ def render_alert_document(document: AlertDocument) -> dict[str, Any]:
     if buttons:
         blocks.append({"type": "actions", "elements": buttons})
     ids = ", ".join(alert.id for alert in alerts[:3]) + (" …" if len(alerts) > 3 else "")
-    context = f"Checked {checked(document.checked_at)} · {_escape(ids)}"
+    context = f"Checked {checked(document.checked_at)} · {escape(ids)}"
     blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": truncate(context, MAX_SECTION)}]})
     return {"text": fallback_text(document), "blocks": blocks}
