@@ -107,28 +107,21 @@ def onlyoffice_full(percent: float) -> Outcome:
 
 def the_test_alert() -> AlertDocument:
     """The test alert as the runner publishes it for {"test_alert": true}."""
+    from shared.in_memory import MemoryPublisher
     from shared.runner import Dependencies, run_provider
-
-    class Collect:
-        def __init__(self) -> None:
-            self.documents: list[AlertDocument] = []
-
-        def publish(self, document: AlertDocument) -> str:
-            self.documents.append(document)
-            return "sample"
 
     class NoStore:
         def __getattr__(self, name: str) -> Any:
             raise AssertionError(f"the test alert must not touch the state ({name})")
 
-    publisher = Collect()
+    publisher = MemoryPublisher()
     environ = {
         "STATE_TABLE_NAME": "sample",
         "ALERT_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:sample",
         "ACCOUNTS": json.dumps([{"name": "main", "api_key": {"env": "SAMPLE_KEY"}}]),
         "RUNBOOK_URL": RUNBOOK_URL,
     }
-    deps = Dependencies(store=NoStore(), publisher=publisher, clock=lambda: NOW)  # type: ignore[arg-type]
+    deps = Dependencies(store=NoStore(), publisher=publisher, clock=lambda: NOW)
     run_provider("flashback", {"test_alert": True}, None, dependencies=deps, environ=environ)
     [published] = publisher.documents
     return published

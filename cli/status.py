@@ -19,7 +19,7 @@ from local.provision import TABLE_NAME
 from local.stack import activated, running_local_stack
 from shared.models import AccountState, Level
 from shared.providers import PROVIDER_IDS
-from shared.state_store import StateStore
+from shared.state_store import DynamoStateStore
 
 # (provider, account, metric id) -> (warning, critical) percent, for the perfdata.
 Thresholds = Callable[[str, str, str], tuple[float, float]]
@@ -119,7 +119,7 @@ def print_status(
 
 
 def read_states(providers: Iterable[str]) -> dict[tuple[str, str], AccountState]:
-    store = StateStore(TABLE_NAME)
+    store = DynamoStateStore(TABLE_NAME)
     now = time.time()
     states = {}
     for provider in providers:

@@ -9,11 +9,11 @@ from datetime import UTC, datetime
 import pytest
 
 from shared.config import ConfigError, load_provider_settings
+from shared.in_memory import MemoryPublisher, MemoryStateStore
 from shared.notify import message_bodies
 from shared.runner import Dependencies, run_provider
 from shared.wording.slack import render_alert_document
 from tests.conftest import FakeLambdaContext
-from tests.unit.memory import MemoryPublisher, MemoryStore
 
 NOW = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
 RUNBOOK = "https://wiki.example.com/runbooks/quota-sentinel"
@@ -31,7 +31,7 @@ def environ(**extra: str) -> dict[str, str]:
 
 def run(event: dict[str, object], **extra: str) -> MemoryPublisher:
     publisher = MemoryPublisher()
-    deps = Dependencies(store=MemoryStore(), publisher=publisher, clock=lambda: NOW)
+    deps = Dependencies(store=MemoryStateStore(), publisher=publisher, clock=lambda: NOW)
     run_provider("flashback", event, FakeLambdaContext(), dependencies=deps, environ=environ(**extra))
     return publisher
 
