@@ -32,12 +32,13 @@ def _kinds(document: AlertDocument) -> str:
 
 
 def arrival_line(terminal: Terminal, document: AlertDocument, label: str = "alert") -> None:
+    """Which document arrived, and the routing severity that the channels' filter policies saw."""
     severity = document.severity.value
     terminal.line(
         f"   ▶ {label}  ",
         (f"{document.provider}/{document.account}", "bold"),
         f"  {_kinds(document)}  ",
-        level_text(severity, f"[{severity}]"),
+        level_text(severity, f"[routed as {severity}]"),
     )
 
 

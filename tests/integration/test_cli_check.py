@@ -78,7 +78,7 @@ def test_dry_run_prints_each_alert_as_email_and_slack_but_sends_nothing(
 ) -> None:
     serve(httpserver, body=body_at(97))
     _, out, _ = dry_run(tmp_path, accounts)
-    assert "▶ alert (dry run, not sent)  flashback/main  triggered EGRESS_MONTHLY_BYTES  [critical]" in out
+    assert "▶ alert (dry run, not sent)  flashback/main  triggered EGRESS_MONTHLY_BYTES  [routed as critical]" in out
     assert "Subject: [CRITICAL] flashback/main: Monthly egress 97% used" in out
     assert "🔴 Flashback main: Monthly egress 97% used — 61.4 MiB of 2 GiB left, resets monthly" in out
     assert len(httpserver.log) == 1
@@ -114,7 +114,7 @@ def test_check_keeps_state_in_the_local_stack_and_status_shows_it(
 
     code, out, err = run(tmp_path, *check)
     assert (code, err) == (1, "")
-    assert "▶ alert  flashback/main  triggered EGRESS_MONTHLY_BYTES  [warning]" in out
+    assert "▶ alert  flashback/main  triggered EGRESS_MONTHLY_BYTES  [routed as warning]" in out
     assert "Subject: [WARNING] flashback/main: Monthly egress 83% used" in out
     assert "💬 Slack  (SlackNotifierFunction → loopback webhook)" in out
 
