@@ -80,15 +80,20 @@ def tag(alert: Alert) -> str:
 # Times --------------------------------------------------------------------------------------------
 
 
+_SPAN_UNITS = ((86400 * 30, "month"), (86400, "day"), (3600, "hour"))
+
+
+def _plural(count: int, unit: str) -> str:
+    return f"{count} {unit}{'' if count == 1 else 's'}"
+
+
 def _span(delta: timedelta) -> str:
-    """``2 days``, ``5 hours``, ``40 minutes``: the largest unit that reads as a whole number."""
+    """``2 days``, ``5 hours``, ``40 minutes``: the largest unit that counts at least two."""
     seconds = abs(delta.total_seconds())
-    for size, unit in ((86400 * 30, "month"), (86400, "day"), (3600, "hour"), (60, "minute")):
-        count = round(seconds / size)
-        if count >= (2 if size > 60 else 1) or size == 60:
-            count = max(count, 1)
-            return f"{count} {unit}{'' if count == 1 else 's'}"
-    return "a moment"  # pragma: no cover - the loop always returns
+    for size, unit in _SPAN_UNITS:
+        if round(seconds / size) >= 2:
+            return _plural(round(seconds / size), unit)
+    return _plural(max(1, round(seconds / 60)), "minute")
 
 
 def relative(moment: datetime, now: datetime) -> str:
@@ -116,7 +121,9 @@ def when(moment: datetime, now: datetime) -> str:
 
 
 def checked(moment: datetime) -> str:
-    return f"{moment.astimezone(UTC):%a} {moment.astimezone(UTC).day} {moment.astimezone(UTC):%b %Y %H:%M} UTC"
+    """``Sun 22 Nov 2026 10:00 UTC``: when the check ran."""
+    utc = moment.astimezone(UTC)
+    return f"{utc:%a} {utc.day} {utc:%b %Y %H:%M} UTC"
 
 
 def reset_phrase(alert: Alert, now: datetime) -> str | None:

@@ -257,3 +257,20 @@ def test_slack_single_alert_header_carries_the_headline_and_the_section_does_not
 def test_provider_text_is_escaped_for_mrkdwn() -> None:
     doc = document(alert(name="<!channel> & co"))
     assert "&lt;!channel&gt; &amp; co" in alert_section_text(doc.alerts[0], doc)
+
+
+@pytest.mark.parametrize(
+    ("delta", "text"),
+    [
+        (timedelta(minutes=30), "in 30 minutes"),
+        (timedelta(seconds=10), "in 1 minute"),
+        (timedelta(minutes=80), "in 80 minutes"),
+        (timedelta(minutes=100), "in 2 hours"),
+        (timedelta(hours=47), "in 47 hours"),
+        (timedelta(hours=52), "in 2 days"),
+        (timedelta(days=-3), "3 days ago"),
+        (timedelta(days=130), "in 4 months"),
+    ],
+)
+def test_relative_times_use_the_largest_unit_that_counts_two(delta: timedelta, text: str) -> None:
+    assert words.relative(CHECKED_AT + delta, CHECKED_AT) == text
