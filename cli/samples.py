@@ -165,7 +165,7 @@ def forecasts() -> dict[str, AlertDocument]:
     runs_out = Forecast(
         runs_out_at=NOW + timedelta(hours=hours), hours_left=hours, rate_per_hour=left / hours, samples=48
     )
-    estimated = runs_out.model_copy(update={"resets_estimated": True})
+    estimated = runs_out.model_copy(update={"resets_at_estimated": True})
     slowed = runs_out.model_copy(update={"cleared_because": "usage_slowed"})
     reset_at = NOW + timedelta(hours=hours) + timedelta(days=9)
     questions = _metric(chatdoc(60), "question")

@@ -127,16 +127,20 @@ class Link(BaseModel):
 
 
 class Forecast(BaseModel):
-    """When a metric runs out at its current rate (the contract's "Forecasts")."""
+    """When a metric runs out at its current rate (the contract's "Forecasts").
 
-    runs_out_at: datetime
-    hours_left: float
-    rate_per_hour: float
-    samples: int
+    A ``forecast`` alert carries all four projection fields; a ``forecast_cleared`` alert may have no rate
+    left to project (the quota reset, or the metric became unlimited), and then only says why it cleared.
+    """
+
+    runs_out_at: datetime | None = None
+    hours_left: float | None = None
+    rate_per_hour: float | None = None
+    samples: int | None = None
     # The reset time is one period after the last reset seen, not a date the provider gave.
-    resets_estimated: bool | None = None
-    # forecast_cleared only: why the forecast level fell back to ok.
-    cleared_because: Literal["usage_slowed", "quota_reset"] | None = None
+    resets_at_estimated: bool | None = None
+    # forecast_cleared only: why the forecast level fell back to ok (shared.forecast.ClearedBecause).
+    cleared_because: Literal["usage_slowed", "quota_reset", "no_limit"] | None = None
 
 
 class AlertFacts(BaseModel):

@@ -19,6 +19,7 @@ from shared.wording.words import (
     headline,
     is_failure,
     lead_alert,
+    projection,
     short_headline,
 )
 
@@ -66,8 +67,8 @@ def alert_section_text(alert: Alert, document: AlertDocument, *, headline_shown:
     """The alert's lines; when the header already carries its headline, its numbers are not repeated."""
     if not headline_shown:
         lines = [f"{alert_emoji(alert)} {escape(alert.message)}"]
-    elif alert.kind is AlertKind.FORECAST:
-        lines = [forecast_rest(alert) + " " + (change(alert) or "")]
+    elif alert.kind is AlertKind.FORECAST and (projected := projection(alert)):
+        lines = [forecast_rest(alert, projected) + " " + (change(alert) or "")]
     elif _has_usage_line(alert):
         bar = f"`{progress_bar(alert.percent)}` " if alert.limit is not None else ""
         lines = [bar + (change(alert) or "")]

@@ -8,6 +8,7 @@ previous level appears only as "was <level>". The routing severity is never put 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from shared.formatting import format_amount, format_percent, format_remaining, format_usd_cents
@@ -190,8 +191,8 @@ def short_headline(alert: Alert) -> str:
         return f"quota check failed: {failure_text(alert)}"
     if alert.kind is AlertKind.CHECK_RECOVERED:
         return "quota check works again"
-    if alert.kind is AlertKind.FORECAST and alert.forecast is not None:
-        return f"{name} runs out in about {_span(timedelta(hours=alert.forecast.hours_left))}"
+    if alert.kind is AlertKind.FORECAST and (projected := projection(alert)):
+        return f"{name} runs out in about {_span(timedelta(hours=projected.hours_left))}"
     if alert.kind is AlertKind.FORECAST_CLEARED:
         return f"{name} no longer forecast to run out"
     if alert.used is None:
@@ -224,8 +225,8 @@ def _usage_clause(alert: Alert, now: datetime) -> str:
 
 def headline(alert: Alert, now: datetime) -> str:
     """Everything at a glance: ``Questions 97% used — 30 of 1,000 left, resets in 2 days (Tue 1 Dec 00:00 UTC)``."""
-    if alert.kind is AlertKind.FORECAST and alert.forecast is not None:
-        return forecast_headline(alert, now)
+    if alert.kind is AlertKind.FORECAST and (projected := projection(alert)):
+        return forecast_headline(alert, projected, now)
     short = short_headline(alert)
     if alert.kind is AlertKind.FORECAST_CLEARED or alert.used is None or alert.metric is None:
         return short
@@ -268,8 +269,8 @@ def message(alert: Alert, now: datetime, subject: str = "") -> str:
         count = alert.facts.failed_checks
         after = f" after {count} failed check{'' if count == 1 else 's'}" if count else ""
         return f"Quota check works again{after}."
-    if alert.kind is AlertKind.FORECAST and alert.forecast is not None:
-        return f"{forecast_sentence(alert, now)} {change(alert)}"
+    if alert.kind is AlertKind.FORECAST and (projected := projection(alert)):
+        return f"{forecast_sentence(alert, projected, now)} {change(alert)}"
     if alert.kind is AlertKind.FORECAST_CLEARED:
         return forecast_cleared_sentence(alert, now)
     name = metric_title(alert.name)
@@ -321,8 +322,25 @@ def rate_phrase(rate_per_hour: float, unit: str | None, hours_left: float) -> st
     return f"about {text} {per}"
 
 
+@dataclass(frozen=True)
+class Projection:
+    runs_out_at: datetime
+    hours_left: float
+    rate_per_hour: float
+
+
+def projection(alert: Alert) -> Projection | None:
+    """The alert's projection, when its forecast has one (a cleared forecast may not)."""
+    forecast = alert.forecast
+    if forecast is None or forecast.runs_out_at is None or forecast.hours_left is None:
+        return None
+    if forecast.rate_per_hour is None:
+        return None
+    return Projection(forecast.runs_out_at, forecast.hours_left, forecast.rate_per_hour)
+
+
 def _reset_bound(alert: Alert, runs_out_at: datetime) -> str:
-    estimated = " (estimated)" if alert.forecast is not None and alert.forecast.resets_estimated else ""
+    estimated = " (estimated)" if alert.forecast is not None and alert.forecast.resets_at_estimated else ""
     if alert.resets_at is None:
         return "; the reset time is unknown"
     if alert.resets_at <= runs_out_at:
@@ -330,39 +348,36 @@ def _reset_bound(alert: Alert, runs_out_at: datetime) -> str:
     return f", {_span(alert.resets_at - runs_out_at)} before it resets{estimated}"
 
 
-def forecast_headline(alert: Alert, now: datetime) -> str:
+def forecast_headline(alert: Alert, projected: Projection, now: datetime) -> str:
     """``Monthly egress runs out in about 2 days (Tue 1 Dec 14:00 UTC), 9 days before it resets``."""
-    assert alert.forecast is not None
-    runs_out_at = alert.forecast.runs_out_at
+    runs_out_at = projected.runs_out_at
     when_text = f"in about {_span(runs_out_at - now)} ({absolute(runs_out_at, now)})"
     return f"{metric_title(alert.name)} runs out {when_text}{_reset_bound(alert, runs_out_at)}"
 
 
-def forecast_sentence(alert: Alert, now: datetime) -> str:
+def forecast_sentence(alert: Alert, projected: Projection, now: datetime) -> str:
     """``At the current rate (about 1.2 GiB a day) Monthly egress runs out in about 2 days, on Tue 1 Dec
     14:00 UTC, 9 days before it resets.``"""
-    assert alert.forecast is not None
-    forecast = alert.forecast
-    rate = rate_phrase(forecast.rate_per_hour, alert.unit, forecast.hours_left)
-    runs_out = f"in about {_span(forecast.runs_out_at - now)}, on {absolute(forecast.runs_out_at, now)}"
-    bound = _reset_bound(alert, forecast.runs_out_at)
+    rate = rate_phrase(projected.rate_per_hour, alert.unit, projected.hours_left)
+    runs_out_at = projected.runs_out_at
+    runs_out = f"in about {_span(runs_out_at - now)}, on {absolute(runs_out_at, now)}"
+    bound = _reset_bound(alert, runs_out_at)
     usage = ""
     if alert.used is not None and alert.limit is not None:
         usage = f" Now {format_percent(alert.percent)} used."
     return f"At the current rate ({rate}) {metric_title(alert.name)} runs out {runs_out}{bound}.{usage}"
 
 
-def forecast_rest(alert: Alert) -> str:
-    """What a forecast's headline leaves out: ``At about 284 MiB a day. Now 70% used.``"""
-    assert alert.forecast is not None
-    rate = rate_phrase(alert.forecast.rate_per_hour, alert.unit, alert.forecast.hours_left)
+def forecast_rest(alert: Alert, projected: Projection) -> str:
+    """What a forecast's headline leaves out: ``At the current rate, about 284 MiB a day. Now 70% used.``"""
+    rate = rate_phrase(projected.rate_per_hour, alert.unit, projected.hours_left)
     now = f" Now {format_percent(alert.percent)} used." if alert.limit is not None and alert.used is not None else ""
     return f"At the current rate, {rate}.{now}"
 
 
 def forecast_cleared_sentence(alert: Alert, now: datetime) -> str:
     """Why the forecast cleared and where the metric stands now, without sounding like an all-clear."""
-    why = {"usage_slowed": "usage slowed", "quota_reset": "the quota reset"}
+    why = {"usage_slowed": "usage slowed", "quota_reset": "the quota reset", "no_limit": "it has no limit now"}
     because = why.get(alert.forecast.cleared_because or "", "") if alert.forecast else ""
     reason = f": {because}" if because else ""
     stands = ""

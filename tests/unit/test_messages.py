@@ -200,7 +200,7 @@ def test_provider_details_read_as_words_and_money() -> None:
 def forecast_alert(hours: float, rate: float, **extra: object) -> Alert:
     forecast = Forecast(
         runs_out_at=CHECKED_AT + timedelta(hours=hours), hours_left=hours, rate_per_hour=rate, samples=24,
-        resets_estimated=extra.pop("estimated", None),
+        resets_at_estimated=extra.pop("estimated", None),
     )  # fmt: skip
     return alert(AlertKind.FORECAST, level=Level.WARNING, previous_level=Level.OK, forecast=forecast, **extra)
 
@@ -208,9 +208,9 @@ def forecast_alert(hours: float, rate: float, **extra: object) -> Alert:
 def test_forecast_words_say_rate_when_and_how_long_before_the_reset() -> None:
     gib_a_day = 1.2 * 1024**3 / 24
     runs_out = forecast_alert(52, gib_a_day, resets_at=CHECKED_AT + timedelta(hours=52 + 9 * 24))
-    assert words.forecast_sentence(runs_out, CHECKED_AT) == (
+    assert words.message(runs_out, CHECKED_AT) == (
         "At the current rate (about 1.2 GiB a day) Monthly egress runs out in about 2 days, "
-        "on Tue 24 Nov 14:00 UTC, 9 days before it resets. Now 98% used."
+        "on Tue 24 Nov 14:00 UTC, 9 days before it resets. Now 98% used. Forecast warning."
     )
     assert words.headline(runs_out, CHECKED_AT) == (
         "Monthly egress runs out in about 2 days (Tue 24 Nov 14:00 UTC), 9 days before it resets"
@@ -219,19 +219,26 @@ def test_forecast_words_say_rate_when_and_how_long_before_the_reset() -> None:
 
 def test_forecast_without_a_reset_bound_says_so_and_an_estimated_reset_is_marked() -> None:
     unknown = forecast_alert(20, 5.0, resets_at=None, unit="count")
-    assert "; the reset time is unknown." in words.forecast_sentence(unknown, CHECKED_AT)
-    assert "(about 5 an hour)" in words.forecast_sentence(unknown, CHECKED_AT)
+    assert "; the reset time is unknown." in words.message(unknown, CHECKED_AT)
+    assert "(about 5 an hour)" in words.message(unknown, CHECKED_AT)
     estimated = forecast_alert(52, 1000.0, estimated=True)
-    assert "before it resets (estimated)." in words.forecast_sentence(estimated, CHECKED_AT)
+    assert "before it resets (estimated)." in words.message(estimated, CHECKED_AT)
 
 
 def test_a_cleared_forecast_says_why_and_where_the_metric_stands() -> None:
-    forecast = Forecast(runs_out_at=CHECKED_AT, hours_left=0, rate_per_hour=0, samples=6, cleared_because="quota_reset")
-    cleared = alert(AlertKind.FORECAST_CLEARED, level=Level.OK, previous_level=Level.CRITICAL, forecast=forecast)
+    # The quota reset: the forecast core has no rate left to project, only the reason.
+    cleared = alert(
+        AlertKind.FORECAST_CLEARED, level=Level.OK, previous_level=Level.CRITICAL,
+        forecast=Forecast(cleared_because="quota_reset"),
+    )  # fmt: skip
     text = document(cleared).alerts[0].message
     assert text.startswith("Monthly egress is no longer forecast to run out: the quota reset. It stands at 98% used")
     assert text.endswith("The forecast was critical.")
     assert email_subject(document(cleared)).startswith("[FORECAST CLEARED] ")
+    unlimited = cleared.model_copy(update={"forecast": Forecast(cleared_because="no_limit")})
+    assert "run out: it has no limit now." in document(unlimited).alerts[0].message
+    payload = render_alert_document(document(cleared))
+    assert payload["blocks"][0]["text"]["text"].startswith("📉 Flashback main: Monthly egress no longer forecast")
 
 
 def test_slack_single_alert_header_carries_the_headline_and_the_section_does_not_repeat_it() -> None:
