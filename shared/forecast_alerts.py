@@ -1,5 +1,6 @@
 """The evaluator's forecast part: one ``shared.forecast.step`` per metric per successful check, and the
-``forecast`` / ``forecast_cleared`` alert it calls for. Pure, like the evaluator: ``now`` is passed in.
+``forecast`` / ``forecast_cleared`` alert it calls for, as facts (``shared.wording`` words them). Pure, like
+the evaluator: ``now`` is passed in.
 """
 
 from __future__ import annotations
@@ -8,7 +9,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from shared.forecast import ForecastDecision, ForecastKind, ForecastSettings, ForecastState, step
-from shared.formatting import format_percent
 from shared.history import HistoryFormatError
 from shared.models import Alert, AlertKind, Forecast, Level, QuotaMetric
 
@@ -30,37 +30,6 @@ def _decoded(stored: bytes | None) -> ForecastState | None:
         return None  # an unreadable or older format: start the history afresh rather than fail the check
 
 
-def _span(hours: float) -> str:
-    if hours < 1:
-        return f"{max(1, round(hours * 60))} minutes"
-    if hours < 48:
-        return f"{round(hours)} hours"
-    return f"{round(hours / 24)} days"
-
-
-_CLEARED_WHY = {"usage_slowed": "usage slowed", "quota_reset": "the quota reset", "no_limit": "it has no limit now"}
-
-
-def _message(decision: ForecastDecision, metric: QuotaMetric, threshold_level: Level) -> str:
-    """Plain words for the alert; ``shared.wording`` (when present) words documents for people."""
-    stands = f"now {format_percent(metric.percent)} used" if metric.percent is not None else "now unlimited"
-    if decision.kind is ForecastKind.FORECAST and decision.projection is not None:
-        projection = decision.projection
-        when = projection.runs_out_at.strftime("%a %d %b %H:%M UTC")
-        if projection.resets_at is None:
-            bound = "reset time unknown"
-        else:
-            estimated = " (estimated)" if projection.resets_at_estimated else ""
-            bound = f"before it resets on {projection.resets_at.strftime('%a %d %b %H:%M UTC')}{estimated}"
-        return (
-            f"{metric.name} runs out in about {_span(projection.hours_left)}, on {when}, at the current rate; "
-            f"{bound}; {stands}"
-        )
-    why = _CLEARED_WHY.get(decision.cleared_because.value if decision.cleared_because else "", "")
-    level = f"; still {threshold_level.value}" if threshold_level is not Level.OK else ""
-    return f"{metric.name} is no longer forecast to run out ({why}); {stands}{level}"
-
-
 def _forecast_object(decision: ForecastDecision, samples: int) -> Forecast:
     projection = decision.projection
     because = decision.cleared_because.value if decision.cleared_because is not None else None
@@ -69,7 +38,7 @@ def _forecast_object(decision: ForecastDecision, samples: int) -> Forecast:
         hours_left=round(projection.hours_left, 2) if projection else None,
         rate_per_hour=projection.rate_per_hour if projection else None,
         samples=projection.samples if projection else samples,
-        resets_estimated=decision.resets_at_estimated if decision.resets_at is not None else None,
+        resets_at_estimated=decision.resets_at_estimated if decision.resets_at is not None else None,
         cleared_because=because,
     )
 
@@ -100,7 +69,6 @@ def forecast_metric(
         period=metric.period,
         resets_at=metric.resets_at or decision.resets_at,
         id=alert_id,
-        message=_message(decision, metric, threshold_level),
         details=dict(metric.details),
         forecast=_forecast_object(decision, state.history.segment_samples),
     )

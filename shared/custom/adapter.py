@@ -221,6 +221,8 @@ def adapter_for(entry: ProviderEntry) -> CustomAdapter:
     facts: dict[str, Any] = {
         "entry": entry,
         "provider_id": entry.id,
+        "display_name": entry.name,
+        "manage_url": entry.manage_url,
         "default_base_url": entry.request.default_base_url,
         "endpoint_path": entry.request.path,
         "auth_header": auth.name if isinstance(auth, HeaderAuth) else "Authorization",
