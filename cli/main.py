@@ -3,6 +3,7 @@
     quota-sentinel simulate [--ticks N]
     quota-sentinel check --provider flashback --accounts accounts.json [--dry-run] [--json]
     quota-sentinel status [--provider flashback] [--json]
+    quota-sentinel history PROVIDER/ACCOUNT [METRIC] [--csv]
 
 (``python -m cli`` is the same.) Exit codes follow the monitoring-plugin convention: 0 ok, 1 warning,
 2 critical or exhausted, 3 unknown (a failed check, no state, a configuration error or a usage error).
@@ -93,7 +94,16 @@ def build_parser() -> argparse.ArgumentParser:
     status = commands.add_parser("status", help="the last state of every metric that check has seen")
     status.add_argument("--provider", choices=PROVIDER_IDS)
     status.add_argument("--json", action="store_true", help="the state as one JSON document, for scripts")
-    for command in (simulate, check, status):
+    history = commands.add_parser(
+        "history",
+        help="the usage samples kept for one account's forecasts",
+        description="Print the usage samples that the forecasts keep for an account (recent raw samples, then "
+        "hourly, then daily points), from the state that check stored.",
+    )
+    history.add_argument("target", metavar="PROVIDER/ACCOUNT", help="for example flashback/main")
+    history.add_argument("metric", nargs="?", metavar="METRIC", help="one metric id (default: every metric)")
+    history.add_argument("--csv", action="store_true", help="metric,time,used rows, for spreadsheets")
+    for command in (simulate, check, status, history):
         _common_options(command, argparse.SUPPRESS)
     return parser
 
@@ -108,6 +118,10 @@ def _command(name: str) -> Callable[[argparse.Namespace, Terminal], int]:
         from cli.check import command_check
 
         return command_check
+    if name == "history":
+        from cli.history import command_history
+
+        return command_history
     from cli.status import command_status
 
     return command_status
