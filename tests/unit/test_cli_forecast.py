@@ -100,7 +100,7 @@ def test_history_table_and_its_runs_out_line() -> None:
 
 
 def test_history_of_an_unknown_metric_names_the_known_ones() -> None:
-    with pytest.raises(UsageError, match="no metric 'egres'.*egress, storage"):
+    with pytest.raises(UsageError, match=r"no metric 'egres'.*egress, storage"):
         sample_rows(burning_state(), "egres")
 
 
