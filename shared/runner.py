@@ -42,7 +42,7 @@ from shared.models import (
 from shared.notify import AlertPublisher, PublishError, SnsAlertPublisher
 from shared.observability import correlation_id, logger, metrics
 from shared.providers import ProviderAdapter, check, get_adapter
-from shared.secrets import EnvLookup, SecretUnavailable, load_accounts_parameter, read_api_key
+from shared.secrets import EnvLookup, SecretUnavailable, forget_api_key, load_accounts_parameter, read_api_key
 from shared.state_store import DynamoStateStore, StateStore, StateStoreError, StoredAccount
 from shared.wording.document import compose, links
 from shared.wording.words import TEST_NAME
@@ -161,6 +161,8 @@ def _fetch(plan: AccountPlan, run: RunContext) -> list[QuotaMetric] | ProviderEr
     try:
         return check(run.adapter, plan.base_url, api_key, run.deadline, run.deps.http_client())
     except ProviderError as error:
+        if error.reason is FailureReason.AUTH:
+            forget_api_key(plan.config.api_key)  # the key may have been rotated: no hour-old copy next time
         return error
 
 
