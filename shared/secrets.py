@@ -3,8 +3,9 @@
 Everything secret is read here and cached: API keys for ``API_KEY_CACHE_SECONDS`` (an hour: every read of a
 SecureString is a KMS decrypt, the largest per-account cost), dropped at once when the provider rejects the
 key (``forget_api_key``) so that a rotated key is picked up on the next check; the accounts parameter and
-the Slack webhook URL for ``SECRET_CACHE_SECONDS``. ``{"env": VAR}`` keys are looked up through an injected ``EnvLookup`` (the function's
-environment, read once at the edge), so no copy of the environment travels with a run. Errors say why a
+the Slack webhook URL for ``SECRET_CACHE_SECONDS``. ``{"env": VAR}`` keys are looked up through an injected
+``EnvLookup`` (the function's environment, read once at the edge), so no copy of the environment travels
+with a run. Errors say why a
 read failed and never hold a value.
 """
 
