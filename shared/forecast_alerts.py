@@ -34,7 +34,7 @@ def _forecast_object(decision: ForecastDecision, samples: int) -> Forecast:
     projection = decision.projection
     because = decision.cleared_because.value if decision.cleared_because is not None else None
     return Forecast(
-        runs_out_at=projection.runs_out_at if projection else None,
+        runs_out_at=projection.runs_out_at.replace(microsecond=0) if projection else None,
         hours_left=round(projection.hours_left, 2) if projection else None,
         rate_per_hour=projection.rate_per_hour if projection else None,
         samples=projection.samples if projection else samples,
