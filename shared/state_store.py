@@ -2,7 +2,7 @@
 
 This is the only module that touches DynamoDB. One item per account:
 
-- ``pk`` = ``provider#<provider>``, ``sk`` = ``account#<account>``
+- ``pk`` = ``provider#<provider>`` (custom providers: ``custom#<id>``), ``sk`` = ``account#<account>``
 - ``version``: bumped by every write; every write is conditional on it (an optimistic lock)
 - ``state``: the evaluator's ``AccountState`` as JSON
 - ``outbox``: alert documents written together with the transition that caused them, removed once
@@ -57,13 +57,16 @@ class StoredAccount:
 
 
 ACCOUNT_PREFIX = "account#"
+# Partition prefixes: the built-in providers' and the custom providers', apart so that access is granted by prefix.
+PROVIDER_PARTITION_PREFIX = "provider#"
+CUSTOM_PARTITION_PREFIX = "custom#"
 # The Slack notifier's idempotency records: a fixed partition, so that its role can be granted the prefix
 # ``idempotency#`` without naming its own function (Powertools' default, idempotency#<function name>).
 IDEMPOTENCY_PARTITION = "idempotency#slack-notifier"
 
 
-def account_key(provider: str, account: str) -> dict[str, Any]:
-    return {PARTITION_KEY: {"S": f"provider#{provider}"}, SORT_KEY: {"S": f"{ACCOUNT_PREFIX}{account}"}}
+def account_key(provider: str, account: str, partition_prefix: str = PROVIDER_PARTITION_PREFIX) -> dict[str, Any]:
+    return {PARTITION_KEY: {"S": f"{partition_prefix}{provider}"}, SORT_KEY: {"S": f"{ACCOUNT_PREFIX}{account}"}}
 
 
 CONNECT_TIMEOUT_SECONDS = 1.0
@@ -118,15 +121,22 @@ def _entry_to_item(entry: OutboxEntry) -> dict[str, Any]:
 
 class StateStore:
     def __init__(
-        self, table_name: str, client: DynamoDBClient | None = None, pool_size: int = DEFAULT_POOL_SIZE
+        self,
+        table_name: str,
+        client: DynamoDBClient | None = None,
+        pool_size: int = DEFAULT_POOL_SIZE,
+        partition_prefix: str = PROVIDER_PARTITION_PREFIX,
     ) -> None:
         self.table_name = table_name
         self.client = client or default_client(pool_size)
+        self.partition_prefix = partition_prefix
 
     def load(self, provider: str, account: str, now_epoch: float) -> StoredAccount:
         try:
             response = self.client.get_item(
-                TableName=self.table_name, Key=account_key(provider, account), ConsistentRead=True
+                TableName=self.table_name,
+                Key=account_key(provider, account, self.partition_prefix),
+                ConsistentRead=True,
             )
         except (ClientError, BotoCoreError) as error:
             raise StateStoreError(f"could not read the state of {provider}/{account}: {error}") from error
@@ -153,7 +163,7 @@ class StateStore:
         """Write the whole item if nobody else has since ``expected_version``. Returns the new version."""
         version = expected_version + 1
         item = {
-            **account_key(provider, account),
+            **account_key(provider, account, self.partition_prefix),
             "provider": {"S": provider},
             "account": {"S": account},
             "version": {"N": str(version)},
@@ -185,7 +195,7 @@ class StateStore:
         try:
             self.client.update_item(
                 TableName=self.table_name,
-                Key=account_key(provider, account),
+                Key=account_key(provider, account, self.partition_prefix),
                 UpdateExpression=expression,
                 ConditionExpression="attribute_exists(outbox.#doc)",
                 ExpressionAttributeNames={"#doc": doc_id},
@@ -225,7 +235,10 @@ class StateStore:
             "TableName": self.table_name,
             "KeyConditionExpression": "#pk = :pk AND begins_with(#sk, :prefix)",
             "ExpressionAttributeNames": {"#pk": PARTITION_KEY, "#sk": SORT_KEY},
-            "ExpressionAttributeValues": {":pk": {"S": f"provider#{provider}"}, ":prefix": {"S": ACCOUNT_PREFIX}},
+            "ExpressionAttributeValues": {
+                ":pk": {"S": f"{self.partition_prefix}{provider}"},
+                ":prefix": {"S": ACCOUNT_PREFIX},
+            },
             "ConsistentRead": True,
         }
         try:
