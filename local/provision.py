@@ -292,6 +292,26 @@ def provision_provider(
     return environment, parameter, key_parameter
 
 
+def provision_custom_provider(
+    template: TemplateView, entry: Mapping[str, Any], key_parameter: str, api_key: str
+) -> tuple[dict[str, str], str]:
+    """CustomFunction's environment, with ``entry`` as one parameter under its providers path (the template's
+    default, a path ending in ``/``) and the key in the SecureString ``key_parameter``. Returns (environment,
+    the entry's parameter)."""
+    environment = template.function_environment("CustomFunction")
+    environment.pop("CUSTOM_PROVIDERS", None)
+    environment.setdefault("STATE_TABLE_NAME", TABLE_NAME)
+    environment.setdefault("ALERT_TOPIC_ARN", TOPIC_ARN)
+    path = environment.setdefault(
+        "CUSTOM_PROVIDERS_PARAMETER",
+        template.parameter_default("CustomProvidersParameter", "/quota-sentinel/custom/providers/"),
+    )
+    put_parameter(key_parameter, api_key, secure=True)
+    parameter = f"{path.rstrip('/')}/{entry['id']}" if path.endswith("/") else path
+    put_parameter(parameter, json.dumps(entry if path.endswith("/") else [entry]), secure=False)
+    return environment, parameter
+
+
 # ---------------------------------------------------------------------------------------- for a built function
 
 
