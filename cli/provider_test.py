@@ -87,7 +87,7 @@ def _metric_line(terminal: Terminal, metric: QuotaMetric, level: Level) -> None:
     if metric.resets_at is not None:
         extras.append(f"resets {format_time(metric.resets_at)}")
     tail = f"; {', '.join(extras)}" if extras else ""
-    terminal.line("  ", level_text(level.value, f"{level.value:<9}"), f" {metric.metric_id}: {metric.name}: ")
+    terminal.line("  ", level_text(level.value, f"{level.value:<9}"), f" {metric.metric_id}: {metric.name}")
     terminal.line(f"            {usage}{percent}{tail}")
 
 
