@@ -83,9 +83,9 @@ class _Context:
 
 def measure_starvation(world: World, log: Callable[[str], None] = print) -> dict[str, Any]:
     from shared import runner
-    from shared.notify import AlertPublisher
+    from shared.notify import SnsAlertPublisher
     from shared.observability import logger
-    from shared.state_store import StateStore
+    from shared.state_store import DynamoStateStore
 
     api = ProviderApi(delay=STARVATION_LATENCY_SECONDS)
     try:
@@ -111,8 +111,8 @@ def measure_starvation(world: World, log: Callable[[str], None] = print) -> dict
             for index in range(2):
                 checked_at = first_run + timedelta(minutes=index * SCHEDULE_MINUTES)
                 deps = runner.Dependencies(
-                    store=StateStore(world.table_name, client=world.client("dynamodb")),
-                    publisher=AlertPublisher(world.topic_arn, client=world.client("sns")),
+                    store=DynamoStateStore(world.table_name, client=world.client("dynamodb")),
+                    publisher=SnsAlertPublisher(world.topic_arn, client=world.client("sns")),
                     clock=lambda checked_at=checked_at: checked_at,
                 )
                 started = time.perf_counter()

@@ -13,7 +13,6 @@ import io
 import os
 import time
 from collections.abc import Mapping
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO, cast
 
@@ -37,7 +36,7 @@ from shared.config import AccountConfig, AccountPolicy, ConfigError, load_provid
 from shared.key_references import EnvKey
 from shared.models import AccountState, AlertDocument
 from shared.providers import get_adapter
-from shared.state_store import StateStore
+from shared.state_store import DynamoStateStore
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -136,50 +135,11 @@ def _thresholds(policies: Mapping[str, AccountPolicy]) -> Thresholds:
 def _dry_run(
     terminal: Terminal, provider: str, environ: dict[str, str], log: TextIO
 ) -> tuple[dict[tuple[str, str], AccountState], set[tuple[str, str]], list[AlertDocument]]:
-    from shared.notify import AlertPublisher
+    from shared.in_memory import MemoryPublisher, MemoryStateStore
     from shared.observability import metrics
     from shared.runner import Dependencies, run_provider
-    from shared.state_store import OutboxEntry, StoredAccount
 
-    class MemoryStore(StateStore):
-        """Nothing persisted: the check is evaluated as a first check."""
-
-        def __init__(self) -> None:
-            self.table_name = "dry-run"
-            self.states: dict[str, AccountState] = {}
-
-        def load(self, provider: str, account: str, now_epoch: float) -> StoredAccount:
-            return StoredAccount(state=None)
-
-        def save(
-            self,
-            provider: str,
-            account: str,
-            expected_version: int,
-            state: AccountState,
-            outbox: dict[str, OutboxEntry],
-            checked_at: datetime,
-            expires_at: float,
-        ) -> int:
-            self.states[account] = state
-            return expected_version + 1
-
-        def mark_published(self, provider: str, account: str, doc_id: str) -> bool:
-            return True
-
-        def release(self, provider: str, account: str, doc_id: str) -> bool:
-            return True
-
-    class CollectingPublisher(AlertPublisher):
-        def __init__(self) -> None:
-            self.topic_arn = "dry-run"
-            self.documents: list[AlertDocument] = []
-
-        def publish(self, document: AlertDocument) -> str:
-            self.documents.append(document)
-            return f"dry-run-{len(self.documents)}"
-
-    store, publisher = MemoryStore(), CollectingPublisher()
+    store, publisher = MemoryStateStore(), MemoryPublisher()  # nothing kept: evaluated as a first check
     context = LocalContext(function_name=function_logical_id(provider))
     try:
         with captured_output(log):
@@ -195,7 +155,7 @@ def _dry_run(
     finally:
         metrics.clear_metrics()
     failed = print_run_summary(terminal, provider, summary)
-    states = {(provider, name): state for name, state in store.states.items()}
+    states = {(provider, name): state for name, state in store.list_accounts(provider, time.time()).items()}
     return states, failed, publisher.documents
 
 
@@ -256,7 +216,7 @@ def _real_check(
             raise CliError(f"the {provider} run failed: {error}{where}") from None
         failed = print_run_summary(terminal, provider, summary)
         printer.deliver_pending()
-        store = StateStore(TABLE_NAME)
+        store = DynamoStateStore(TABLE_NAME)
         now = time.time()
         states = {}
         for account in accounts:

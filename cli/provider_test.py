@@ -17,7 +17,7 @@ from pathlib import Path
 
 from cli.common import CliError, ExitStatus
 from cli.render import Terminal, level_text
-from shared.config import AccountConfig, AccountPolicy, ConfigError, Policy, SecretUnavailable, resolve_api_key
+from shared.config import AccountConfig, AccountPolicy, ConfigError, Policy
 from shared.custom import ProviderEntry, adapter_for, validate_entry
 from shared.evaluation import level_for
 from shared.formatting import format_percent, format_time, format_usage
@@ -25,6 +25,7 @@ from shared.http import HttpResult, ProviderHttpClient, redact
 from shared.key_references import describe_key
 from shared.models import Level, ProviderError, QuotaMetric
 from shared.providers import interpret
+from shared.secrets import SecretUnavailable, read_api_key
 
 RAW_ANSWER_CHARS = 2000
 RUN_SECONDS = 30.0
@@ -108,7 +109,7 @@ def provider_test(
     location = f"{path}.accounts[{index}]"
     label = describe_key(account.api_key, entry.id, location, entry.ssm_prefix().strip("/"))
     try:
-        api_key = resolve_api_key(account.api_key, env, label)
+        api_key = read_api_key(account.api_key, env.get, label)
     except SecretUnavailable as error:
         raise CliError(str(error)) from None
     base_url = account.base_url or entry.request.default_base_url

@@ -40,7 +40,7 @@ from local.simulator import ACCOUNTS, SIMULATED, ProviderSimulator, SlackReceive
 from local.stack import activated, running_local_stack
 from shared.custom import CUSTOM_PROVIDER
 from shared.providers import PROVIDER_IDS
-from shared.state_store import CUSTOM_PARTITION_PREFIX
+from shared.state_store import CUSTOM_PARTITION
 
 
 def _check_summary(provider: str, result: Any) -> list[str | tuple[str, str]]:
@@ -185,7 +185,7 @@ def command_simulate(args: argparse.Namespace, terminal: Terminal) -> int:
             _run_tick(terminal, system, tick, ticks)
         terminal.line()
         terminal.line((f"Status · every metric in DynamoDB table {TABLE_NAME}", "bold"))
-        states = read_states(PROVIDER_IDS) | read_states([CUSTOM_ID], CUSTOM_PARTITION_PREFIX)
+        states = read_states(PROVIDER_IDS) | read_states([CUSTOM_ID], CUSTOM_PARTITION)
         print_status(terminal, states, set())
         delivery = system.printer.delivery
         kinds = ", ".join(f"{kind} {count}" for kind, count in sorted(delivery.kinds.items()))

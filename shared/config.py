@@ -1,8 +1,8 @@
 """Configuration: environment variables and accounts, validated once with pydantic.
 
-This is the only module that reads ``os.environ``. Everything below receives typed models.
-Errors name the field that is wrong and never echo a value, so a secret pasted into the
-wrong place is not printed either.
+This is the only module that reads ``os.environ``. Everything below receives typed models. It reads no
+secret: SSM and Secrets Manager are ``shared.secrets``. Errors name the field that is wrong and never echo
+a value, so a secret pasted into the wrong place is not printed either.
 """
 
 from __future__ import annotations
@@ -10,9 +10,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
-import threading
 from collections.abc import Mapping
-from types import ModuleType
 from typing import Annotated, Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -21,7 +19,6 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
-    SecretStr,
     TypeAdapter,
     ValidationError,
     field_validator,
@@ -29,18 +26,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from shared.key_references import (
-    KEY_SOURCES,
-    SSM_ARN,
-    SSM_NAME,
-    ApiKeyRef,
-    EnvKey,
-    KeyRef,
-    SsmKey,
-    key_prefix,
-)
-
-SECRET_CACHE_SECONDS = 300
+from shared.key_references import KEY_SOURCES, SSM_ARN, SSM_NAME, ApiKeyRef
 
 
 class ConfigError(Exception):
@@ -199,7 +185,6 @@ class RunSettings(_Strict):
     policy: Policy = Field(default_factory=Policy)
     state_ttl_days: int = Field(default=30, ge=1)
     max_concurrency: int = Field(default=16, ge=1, le=256)
-    env: Mapping[str, str] = Field(default_factory=dict, repr=False, exclude=True)
 
 
 class ProviderSettings(RunSettings):
@@ -250,6 +235,11 @@ def _env_name_for(location: str) -> str:
     return f"{name}.{rest}" if rest else name
 
 
+def read_environment(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The function's environment (``os.environ`` unless given), read once at the edge of a run."""
+    return dict(os.environ if environ is None else environ)
+
+
 SettingsModel = TypeVar("SettingsModel", bound=RunSettings)
 
 
@@ -265,7 +255,6 @@ def load_run_settings(
     fields = {**_ENV_FIELDS, **(own_fields or {})}
     raw: dict[str, Any] = {field: env[name] for name, field in fields.items() if env.get(name, "") != ""}
     raw["policy"] = {field: env[name] for name, field in _POLICY_ENV_FIELDS.items() if env.get(name, "") != ""}
-    raw["env"] = dict(env)
     raw.update(parsed or {})
     try:
         return model.model_validate(raw)
@@ -282,7 +271,7 @@ def load_run_settings(
 
 def load_provider_settings(environ: Mapping[str, str] | None = None) -> ProviderSettings:
     """Validate a provider function's environment. Raises ConfigError naming the variable."""
-    env = dict(os.environ if environ is None else environ)
+    env = read_environment(environ)
     parsed = {"accounts": parse_accounts(env["ACCOUNTS"], "ACCOUNTS")} if env.get("ACCOUNTS", "") != "" else {}
     return load_run_settings(ProviderSettings, env, {"ACCOUNTS_PARAMETER": "accounts_parameter"}, parsed)
 
@@ -291,149 +280,6 @@ def tracing_enabled(environ: Mapping[str, str] | None = None) -> bool:
     """Tracing is opt-in: only when POWERTOOLS_TRACE_DISABLED is explicitly "false"."""
     env = os.environ if environ is None else environ
     return env.get("POWERTOOLS_TRACE_DISABLED", "true").lower() == "false"
-
-
-# boto3's default session is not thread-safe: code that creates a client on it from a worker thread holds this.
-DEFAULT_SESSION_LOCK = threading.Lock()
-
-
-def _parameters(kind: str) -> ModuleType:
-    """Powertools Parameters, with its default ``kind`` provider ("ssm" or "secrets") created once, under a lock.
-
-    Powertools creates a default provider on first use, without a lock and on a new boto3 Session: accounts
-    checked concurrently would each build one (a client apiece, whose caches then overwrite each other), and
-    every new Session loads botocore's data files again. Here the provider's client comes from boto3's default
-    session, which the DynamoDB client has already loaded.
-    """
-    import boto3
-    from aws_lambda_powertools.utilities import parameters
-    from aws_lambda_powertools.utilities.parameters.constants import DEFAULT_PROVIDERS
-
-    with DEFAULT_SESSION_LOCK:
-        if kind not in DEFAULT_PROVIDERS:
-            if kind == "ssm":
-                DEFAULT_PROVIDERS[kind] = parameters.SSMProvider(boto3_client=boto3.client("ssm"))
-            else:
-                DEFAULT_PROVIDERS[kind] = parameters.SecretsProvider(boto3_client=boto3.client("secretsmanager"))
-    return parameters
-
-
-def _parameter_label(name: str, provider: str, field: str) -> str:
-    """An SSM parameter as errors may show it: by name under the function's prefix, else by its field."""
-    return (
-        f"SSM parameter {name}"
-        if SsmKey(ssm=name).name_under(key_prefix(provider))
-        else f"the SSM parameter in {field}"
-    )
-
-
-def load_accounts_parameter(name: str, provider: str) -> list[AccountConfig]:
-    """Read the accounts from SSM (decrypted, cached) and validate them.
-
-    ``name`` is one parameter holding the JSON list, or a path ending in ``/`` under which each parameter holds
-    one account entry or a list (GetParametersByPath, recursive): the path form has no 4 KB limit.
-    """
-    parameters = _parameters("ssm")
-    label = _parameter_label(name, provider, "ACCOUNTS_PARAMETER")
-    try:
-        if name.endswith("/"):
-            found = parameters.get_parameters(
-                name.rstrip("/") or "/", recursive=True, decrypt=True, max_age=SECRET_CACHE_SECONDS
-            )
-            raws = sorted(found.items())
-        else:
-            raws = [("", parameters.get_parameter(name, decrypt=True, max_age=SECRET_CACHE_SECONDS))]
-    except parameters.exceptions.GetParameterError as error:
-        raise ConfigError(f"ACCOUNTS_PARAMETER: {label} could not be read ({_read_failure(error)})") from None
-    if not raws:
-        raise ConfigError(f"ACCOUNTS_PARAMETER: {label} holds no parameters")
-    shown = label.startswith("SSM")
-    if not name.endswith("/"):
-        return parse_accounts(str(raws[0][1]), f"ACCOUNTS_PARAMETER ({name})" if shown else "ACCOUNTS_PARAMETER")
-    entries: list[Any] = []
-    for suffix, raw in raws:
-        try:
-            data = json.loads(str(raw))
-        except json.JSONDecodeError as error:
-            where = f"ACCOUNTS_PARAMETER ({name}{suffix})" if shown else "ACCOUNTS_PARAMETER"
-            raise ConfigError(f"{where}: not valid JSON (line {error.lineno}, column {error.colno})") from None
-        entries.extend(data if isinstance(data, list) else [data])
-    return parse_accounts(json.dumps(entries), "ACCOUNTS_PARAMETER")
-
-
-class SecretUnavailable(Exception):
-    """An API key could not be read; ``permanent`` when retrying will not help (missing, denied)."""
-
-    def __init__(self, message: str, permanent: bool) -> None:
-        super().__init__(message)
-        self.permanent = permanent
-
-
-_PERMANENT_SECRET_ERRORS = (
-    "ParameterNotFound",
-    "ResourceNotFoundException",
-    "AccessDeniedException",
-    "AccessDenied",
-    "ParameterVersionNotFound",
-    "InvalidKeyId",
-    "DecryptionFailure",
-    "KMSAccessDeniedException",
-)
-
-
-def _error_code(error: BaseException) -> str:
-    cause = error.__cause__ or error.__context__
-    response = getattr(cause, "response", None)
-    if isinstance(response, dict):
-        return str(response.get("Error", {}).get("Code", type(cause).__name__))
-    return type(cause).__name__ if cause else type(error).__name__
-
-
-_READ_FAILURES = {
-    "ParameterNotFound": "not found",
-    "ResourceNotFoundException": "not found",
-    "ParameterVersionNotFound": "version not found",
-    "AccessDeniedException": "access denied",
-    "AccessDenied": "access denied",
-    "KMSAccessDeniedException": "access to its KMS key denied",
-    "InvalidKeyId": "its KMS key is not usable",
-    "DecryptionFailure": "it could not be decrypted",
-}
-
-
-def _read_failure(error: BaseException) -> str:
-    """Why a parameter or secret could not be read, e.g. ``not found (ParameterNotFound)``."""
-    code = _error_code(error)
-    return f"{_READ_FAILURES[code]} ({code})" if code in _READ_FAILURES else code
-
-
-def resolve_api_key(ref: KeyRef, environ: Mapping[str, str], label: str | None = None) -> SecretStr:
-    """Fetch an API key through Powertools Parameters (cached), or from the environment for local runs.
-
-    ``label`` says where the key lives in error messages (see ``describe_key``); errors never hold the key.
-    """
-    label = label or f"{ref.kind} {ref.reference}"
-    if isinstance(ref, EnvKey):
-        value = environ.get(ref.env, "")
-        if not value:
-            raise SecretUnavailable(f"{label} is not set", permanent=True)
-        return SecretStr(value)
-
-    parameters = _parameters("ssm" if isinstance(ref, SsmKey) else "secrets")
-    try:
-        if isinstance(ref, SsmKey):
-            value = parameters.get_parameter(ref.ssm, decrypt=True, max_age=SECRET_CACHE_SECONDS)
-        else:
-            value = parameters.get_secret(ref.secret, max_age=SECRET_CACHE_SECONDS)
-    except parameters.exceptions.GetParameterError as error:
-        raise SecretUnavailable(
-            f"{label} could not be read: {_read_failure(error)}",
-            permanent=_error_code(error) in _PERMANENT_SECRET_ERRORS,
-        ) from None
-    text = value.decode() if isinstance(value, bytes) else str(value)
-    if not text.strip():
-        raise SecretUnavailable(f"{label} is empty", permanent=True)
-    return SecretStr(text.strip())
 
 
 class SlackNotifierSettings(_Strict):
@@ -456,21 +302,3 @@ def load_slack_settings(environ: Mapping[str, str] | None = None) -> SlackNotifi
             f"{str(item['loc'][0]).upper()}: required" for item in error.errors(include_input=False, include_url=False)
         ]
         raise ConfigError("; ".join(problems)) from None
-
-
-def read_webhook_url(parameter_name: str) -> SecretStr:
-    """The Slack webhook URL from an SSM SecureString (cached). Errors never show the URL."""
-    parameters = _parameters("ssm")
-
-    try:
-        value = parameters.get_parameter(parameter_name, decrypt=True, max_age=SECRET_CACHE_SECONDS)
-    except parameters.exceptions.GetParameterError as error:
-        raise ConfigError(
-            f"SLACK_WEBHOOK_PARAMETER: could not read SSM parameter {parameter_name} ({_error_code(error)})"
-        ) from None
-    url = str(value).strip()
-    try:
-        validate_base_url(url)
-    except ValueError as error:
-        raise ConfigError(f"SLACK_WEBHOOK_PARAMETER ({parameter_name}): the webhook URL {error}") from None
-    return SecretStr(url)

@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import functools
 import json
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from shared.config import DEFAULT_SESSION_LOCK
 from shared.messages import email_body, email_subject
 from shared.models import AlertDocument
+from shared.secrets import DEFAULT_SESSION_LOCK
 
 if TYPE_CHECKING:
     from mypy_boto3_sns import SNSClient
@@ -64,7 +64,15 @@ def message_bodies(document: AlertDocument) -> str:
     return json.dumps({"default": document.to_json(), "email": email_body(document)})
 
 
-class AlertPublisher:
+class AlertPublisher(Protocol):
+    """Where alert documents go: SNS (``SnsAlertPublisher``), or ``shared.in_memory.MemoryPublisher``."""
+
+    def publish(self, document: AlertDocument) -> str:
+        """Publish one alert document; returns a message id. Raises ``PublishError`` when it was not accepted."""
+        ...
+
+
+class SnsAlertPublisher:
     def __init__(self, topic_arn: str, client: SNSClient | None = None) -> None:
         self.topic_arn = topic_arn
         self._client = client

@@ -11,24 +11,22 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared import notify, state_store
+from shared import notify, outbox, state_store
 from shared.config import (
     AccountConfig,
     AccountPolicy,
     ConfigError,
     ProviderSettings,
     RunSettings,
-    SecretUnavailable,
-    load_accounts_parameter,
     load_provider_settings,
-    resolve_api_key,
+    read_environment,
 )
 from shared.evaluation import AccountRef, Evaluation, channel_test_alert_id, evaluate
 from shared.http import MIN_ATTEMPT_SECONDS, NOT_CHECKED, ProviderHttpClient
@@ -42,12 +40,12 @@ from shared.models import (
     ProviderError,
     QuotaMetric,
 )
-from shared.notify import AlertPublisher, PublishError
+from shared.notify import AlertPublisher, PublishError, SnsAlertPublisher
 from shared.observability import correlation_id, logger, metrics
 from shared.providers import ProviderAdapter, check, get_adapter
-from shared.state_store import OutboxEntry, StateStore, StateStoreError, VersionConflict
+from shared.secrets import EnvLookup, SecretUnavailable, load_accounts_parameter, read_api_key
+from shared.state_store import DynamoStateStore, StateStore, StateStoreError, StoredAccount
 
-MAX_CONFLICT_RETRIES = 5
 DEFAULT_REMAINING_SECONDS = 60.0
 # Time kept back from the provider calls: an account whose provider call ends at the deadline must still be
 # read, written, published and marked published, each call at worst riding out its client's timeouts and
@@ -116,6 +114,7 @@ class RunContext:
     now: datetime
     deadline: float
     lease_seconds: float
+    env: EnvLookup  # where {"env": VAR} keys are read: the environment, read once at the edge
     run_id: str = ""
 
 
@@ -151,7 +150,7 @@ def _fetch(plan: AccountPlan, run: RunContext) -> list[QuotaMetric] | ProviderEr
     if run.deadline - run.deps.monotonic() < MIN_ATTEMPT_SECONDS:
         return ProviderError(FailureReason.UNAVAILABLE, NOT_CHECKED)
     try:
-        api_key = resolve_api_key(plan.config.api_key, run.settings.env, plan.ref.key_source)
+        api_key = read_api_key(plan.config.api_key, run.env, plan.ref.key_source)
     except SecretUnavailable as error:
         reason = FailureReason.AUTH if error.permanent else FailureReason.UNAVAILABLE
         return ProviderError(reason, str(error), key_unreadable=True)
@@ -163,71 +162,30 @@ def _fetch(plan: AccountPlan, run: RunContext) -> list[QuotaMetric] | ProviderEr
 
 def _persist(
     plan: AccountPlan, outcome: list[QuotaMetric] | ProviderError, run: RunContext
-) -> tuple[Evaluation, list[tuple[str, OutboxEntry]]]:
-    """Evaluate against the stored state and write it with this run's alerts in the outbox.
+) -> tuple[Evaluation, outbox.Claimed]:
+    """Evaluate against the stored state and record it with this run's alerts in the outbox (``outbox.record``).
 
-    Returns the evaluation and the outbox entries this run has claimed and must publish. On a
-    version conflict (an overlapping run), re-read and re-evaluate: the other run's transition is
-    then already recorded, so it is not alerted twice. A conflict can also be our own write, applied
-    but answered ambiguously and retried by botocore: the state then carries this run's id, and the
-    entries this run wrote are its own to publish, however fresh their lease.
+    Returns the evaluation and the outbox entries this run has claimed and must publish.
     """
-    store, name, provider = run.deps.store, plan.config.name, plan.ref.provider
-    now_epoch = run.now.timestamp()
-    expires_at = (run.now + timedelta(days=run.settings.state_ttl_days)).timestamp()
-    written: Evaluation | None = None
-    for _ in range(MAX_CONFLICT_RETRIES):
-        stored = store.load(provider, name, now_epoch)
-        own = sorted(
-            ((doc_id, entry) for doc_id, entry in stored.outbox.items() if run.run_id and entry.run_id == run.run_id),
-            key=lambda pair: pair[1].created_at,
-        )
-        if written is not None and stored.state is not None and stored.state.run_id == run.run_id:
-            return written, own  # our write took effect: nothing to evaluate again
+    name, provider = plan.config.name, plan.ref.provider
+
+    def decide(stored: StoredAccount) -> outbox.Decision[Evaluation]:
         # Check times strictly increase per account, so alert ids (which embed them) never repeat.
         last_checked = stored.state.checked_at if stored.state else None
         now = run.now if last_checked is None or run.now > last_checked else last_checked + timedelta(milliseconds=1)
         evaluation = evaluate(outcome, stored.state, plan.policy, plan.ref, now)
-        evaluation.state = evaluation.state.model_copy(update={"run_id": run.run_id})
-        outbox = dict(stored.outbox)
-        claimed: list[str] = []
-        lease_until = now_epoch + run.lease_seconds
-        if evaluation.alerts:
-            document = AlertDocument.build(provider, name, now, evaluation.alerts)
-            outbox[document.document_id] = OutboxEntry(document.to_json(), now_epoch, lease_until, run.run_id)
-            claimed.append(document.document_id)
-        for doc_id, entry in stored.outbox.items():
-            if doc_id not in claimed and (entry.lease_until <= now_epoch or entry.run_id == run.run_id):
-                outbox[doc_id] = replace(entry, lease_until=lease_until, run_id=run.run_id)
-                claimed.append(doc_id)
-        try:
-            store.save(provider, name, stored.version, evaluation.state, outbox, now, expires_at)
-        except VersionConflict:
-            logger.info("state changed by an overlapping run; re-evaluating", extra={"account": name})
-            written = evaluation
-            continue
-        return evaluation, sorted(((doc_id, outbox[doc_id]) for doc_id in claimed), key=lambda pair: pair[1].created_at)
-    raise StateStoreError(f"{provider}/{name}: gave up after {MAX_CONFLICT_RETRIES} conflicting writes")
+        document = AlertDocument.build(provider, name, now, evaluation.alerts) if evaluation.alerts else None
+        return outbox.Decision(evaluation, evaluation.state, document, now)
+
+    lease = outbox.Lease(run.run_id, run.now.timestamp(), run.lease_seconds)
+    expires_at = (run.now + timedelta(days=run.settings.state_ttl_days)).timestamp()
+    return outbox.record(run.deps.store, provider, name, lease, expires_at, decide)
 
 
-def _publish(plan: AccountPlan, claimed: list[tuple[str, OutboxEntry]], run: RunContext) -> int:
+def _publish(plan: AccountPlan, claimed: outbox.Claimed, run: RunContext) -> int:
     """Publish claimed documents in order; on failure, release the rest for the next run and raise."""
-    published = 0
-    for position, (doc_id, entry) in enumerate(claimed):
-        document = AlertDocument.model_validate_json(entry.document)
-        try:
-            run.deps.publisher.publish(document)
-        except PublishError:
-            for unpublished_id, _ in claimed[position:]:
-                try:
-                    run.deps.store.release(plan.ref.provider, plan.config.name, unpublished_id)
-                except StateStoreError:
-                    logger.warning(
-                        "could not release an outbox lease; it will expire", extra={"doc_id": unpublished_id}
-                    )
-            raise
-        run.deps.store.mark_published(plan.ref.provider, plan.config.name, doc_id)
-        published += len(document.alerts)
+
+    def log_published(document: AlertDocument) -> None:
         for alert in document.alerts:
             logger.info(
                 "alert published",
@@ -240,7 +198,11 @@ def _publish(plan: AccountPlan, claimed: list[tuple[str, OutboxEntry]], run: Run
                     "previous_level": alert.previous_level.value,
                 },
             )
-    return published
+
+    deps = run.deps
+    return outbox.publish_claimed(
+        deps.store, deps.publisher, plan.ref.provider, plan.config.name, claimed, log_published
+    )
 
 
 def _log_outcome(plan: AccountPlan, evaluation: Evaluation) -> None:
@@ -357,14 +319,12 @@ def _remaining_seconds(context: LambdaContext | None) -> float:
     return context.get_remaining_time_in_millis() / 1000
 
 
-def default_dependencies(
-    settings: RunSettings, partition_prefix: str = state_store.PROVIDER_PARTITION_PREFIX
-) -> Dependencies:
+def default_dependencies(settings: RunSettings, partition_prefix: str = state_store.PROVIDER_PARTITION) -> Dependencies:
     return Dependencies(
-        store=StateStore(
+        store=DynamoStateStore(
             settings.state_table_name, pool_size=settings.max_concurrency, partition_prefix=partition_prefix
         ),
-        publisher=AlertPublisher(settings.alert_topic_arn),
+        publisher=SnsAlertPublisher(settings.alert_topic_arn),
     )
 
 
@@ -374,6 +334,7 @@ def start_run(
     settings: RunSettings,
     deps: Dependencies,
     context: LambdaContext | None,
+    env: Mapping[str, str],
 ) -> RunContext:
     remaining = _remaining_seconds(context)
     return RunContext(
@@ -386,6 +347,7 @@ def start_run(
         deadline=deps.monotonic() + max(0.0, remaining - RESERVE_SECONDS),
         # No other run may take over an alert while this one could still be publishing it.
         lease_seconds=remaining + 30,
+        env=env.get,
         run_id=uuid.uuid4().hex,
     )
 
@@ -402,10 +364,11 @@ def run_provider(
     event = event if isinstance(event, Mapping) else {}
     logger.set_correlation_id(correlation_id(event, context))
     logger.append_keys(provider=provider)
-    settings = load_provider_settings(environ)
+    env = read_environment(environ)
+    settings = load_provider_settings(env)
     adapter = get_adapter(provider)
     plans = _plan_accounts(adapter, settings, provider)
-    run = start_run(provider, adapter, settings, dependencies or default_dependencies(settings), context)
+    run = start_run(provider, adapter, settings, dependencies or default_dependencies(settings), context, env)
     if event.get("test_alert") is True:
         return send_test_alert(plans, event, run)
     return check_accounts(plans, run)
@@ -435,7 +398,7 @@ def check_accounts(plans: list[AccountPlan], run: RunContext) -> dict[str, Any]:
     ]
     summary = {"provider": provider, "accounts": accounts}
     fatal = [
-        f"{entry.get('provider', provider)}/{r.account}: {r.fatal}"
+        f"{entry['provider'] + '/' if 'provider' in entry else ''}{r.account}: {r.fatal}"
         for entry, r in zip(accounts, results, strict=True)
         if r.fatal
     ]

@@ -15,9 +15,10 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
-from shared.config import load_slack_settings, read_webhook_url
+from shared.config import load_slack_settings
 from shared.models import AlertDocument
 from shared.observability import logger
+from shared.secrets import read_webhook_url
 from shared.slack import SlackWebhook, render_alert_document, render_cloudwatch_alarm
 from shared.state_store import idempotency_layer
 

@@ -1,8 +1,10 @@
-"""DynamoDB: the last state of every account, and its outbox of alerts not yet published.
+"""The state store: the last state of every account, and its outbox of alerts not yet published.
 
-This is the only module that touches DynamoDB. One item per account:
+``StateStore`` is the port (a Protocol) that the runner, the outbox and the CLI use; ``DynamoStateStore``
+implements it on DynamoDB, and ``shared.in_memory.MemoryStateStore`` in a dict (unit tests, the CLI's dry
+run). This is the only module that touches DynamoDB. One item per account:
 
-- ``pk`` = ``provider#<provider>`` (custom providers: ``custom#<id>``), ``sk`` = ``account#<account>``
+- ``pk`` = ``<partition prefix><provider>`` (``provider#<id>`` by default), ``sk`` = ``account#<account>``
 - ``version``: bumped by every write; every write is conditional on it (an optimistic lock)
 - ``state``: the evaluator's ``AccountState`` as JSON
 - ``outbox``: alert documents written together with the transition that caused them, removed once
@@ -16,7 +18,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import boto3
 from botocore.config import Config
@@ -56,16 +58,51 @@ class StoredAccount:
     outbox: dict[str, OutboxEntry] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class AccountRecord:
+    """What one check writes: the new state and outbox, when it was checked, and when the item expires."""
+
+    state: AccountState
+    outbox: dict[str, OutboxEntry]
+    checked_at: datetime
+    expires_at: float  # epoch seconds
+
+
+class StateStore(Protocol):
+    """Where each account's state and outbox are kept; every write is conditional on the version read."""
+
+    def load(self, provider: str, account: str, now_epoch: float) -> StoredAccount:
+        """The account as stored; an expired state reads as None, its outbox is kept."""
+        ...
+
+    def save(self, provider: str, account: str, expected_version: int, record: AccountRecord) -> int:
+        """Write the record unless the account changed since ``expected_version`` (then ``VersionConflict``).
+        Returns the new version."""
+        ...
+
+    def mark_published(self, provider: str, account: str, doc_id: str) -> bool:
+        """Remove a published document from the outbox (bumps the version). False if it was already gone."""
+        ...
+
+    def release(self, provider: str, account: str, doc_id: str) -> bool:
+        """Give up the lease on a document (bumps the version), so the next run retries it at once."""
+        ...
+
+    def list_accounts(self, provider: str, now_epoch: float) -> dict[str, AccountState]:
+        """The last state of every account of ``provider`` that has not expired, by account name."""
+        ...
+
+
+PROVIDER_PARTITION = "provider#"
+# Custom providers' partitions (custom#<id>), apart from the built-in ones so that access is granted by prefix.
+CUSTOM_PARTITION = "custom#"
 ACCOUNT_PREFIX = "account#"
-# Partition prefixes: the built-in providers' and the custom providers', apart so that access is granted by prefix.
-PROVIDER_PARTITION_PREFIX = "provider#"
-CUSTOM_PARTITION_PREFIX = "custom#"
 # The Slack notifier's idempotency records: a fixed partition, so that its role can be granted the prefix
 # ``idempotency#`` without naming its own function (Powertools' default, idempotency#<function name>).
 IDEMPOTENCY_PARTITION = "idempotency#slack-notifier"
 
 
-def account_key(provider: str, account: str, partition_prefix: str = PROVIDER_PARTITION_PREFIX) -> dict[str, Any]:
+def account_key(provider: str, account: str, partition_prefix: str = PROVIDER_PARTITION) -> dict[str, Any]:
     return {PARTITION_KEY: {"S": f"{partition_prefix}{provider}"}, SORT_KEY: {"S": f"{ACCOUNT_PREFIX}{account}"}}
 
 
@@ -119,24 +156,28 @@ def _entry_to_item(entry: OutboxEntry) -> dict[str, Any]:
     }
 
 
-class StateStore:
+class DynamoStateStore:
+    """The state store on the DynamoDB table. ``partition_prefix`` heads the partition key of every item it
+    reads and writes (``provider#`` for the built-in providers), so other kinds of checks keep their own."""
+
     def __init__(
         self,
         table_name: str,
         client: DynamoDBClient | None = None,
         pool_size: int = DEFAULT_POOL_SIZE,
-        partition_prefix: str = PROVIDER_PARTITION_PREFIX,
+        partition_prefix: str = PROVIDER_PARTITION,
     ) -> None:
         self.table_name = table_name
         self.client = client or default_client(pool_size)
         self.partition_prefix = partition_prefix
 
+    def _key(self, provider: str, account: str) -> dict[str, Any]:
+        return account_key(provider, account, self.partition_prefix)
+
     def load(self, provider: str, account: str, now_epoch: float) -> StoredAccount:
         try:
             response = self.client.get_item(
-                TableName=self.table_name,
-                Key=account_key(provider, account, self.partition_prefix),
-                ConsistentRead=True,
+                TableName=self.table_name, Key=self._key(provider, account), ConsistentRead=True
             )
         except (ClientError, BotoCoreError) as error:
             raise StateStoreError(f"could not read the state of {provider}/{account}: {error}") from error
@@ -150,27 +191,18 @@ class StateStore:
         outbox = {doc_id: _entry_from_item(value) for doc_id, value in item.get("outbox", {}).get("M", {}).items()}
         return StoredAccount(state=state, version=int(item["version"]["N"]), outbox=outbox)
 
-    def save(
-        self,
-        provider: str,
-        account: str,
-        expected_version: int,
-        state: AccountState,
-        outbox: dict[str, OutboxEntry],
-        checked_at: datetime,
-        expires_at: float,
-    ) -> int:
+    def save(self, provider: str, account: str, expected_version: int, record: AccountRecord) -> int:
         """Write the whole item if nobody else has since ``expected_version``. Returns the new version."""
         version = expected_version + 1
         item = {
-            **account_key(provider, account, self.partition_prefix),
+            **self._key(provider, account),
             "provider": {"S": provider},
             "account": {"S": account},
             "version": {"N": str(version)},
-            "state": {"S": state.model_dump_json()},
-            "checked_at": {"S": checked_at.isoformat()},
-            TTL_ATTRIBUTE: {"N": str(int(expires_at))},
-            "outbox": {"M": {doc_id: _entry_to_item(entry) for doc_id, entry in outbox.items()}},
+            "state": {"S": record.state.model_dump_json()},
+            "checked_at": {"S": record.checked_at.isoformat()},
+            TTL_ATTRIBUTE: {"N": str(int(record.expires_at))},
+            "outbox": {"M": {doc_id: _entry_to_item(entry) for doc_id, entry in record.outbox.items()}},
         }
         # Version 0 means "no item yet"; version is then absent, and the condition holds for that too.
         try:
@@ -195,7 +227,7 @@ class StateStore:
         try:
             self.client.update_item(
                 TableName=self.table_name,
-                Key=account_key(provider, account, self.partition_prefix),
+                Key=self._key(provider, account),
                 UpdateExpression=expression,
                 ConditionExpression="attribute_exists(outbox.#doc)",
                 ExpressionAttributeNames={"#doc": doc_id},
@@ -210,13 +242,11 @@ class StateStore:
         return True
 
     def mark_published(self, provider: str, account: str, doc_id: str) -> bool:
-        """Remove a published document from the outbox. False if it was already gone."""
         return self._update_outbox_entry(
             provider, account, doc_id, "REMOVE outbox.#doc SET version = version + :one", {}
         )
 
     def release(self, provider: str, account: str, doc_id: str) -> bool:
-        """Give up the lease on a document we failed to publish, so the next run retries it at once."""
         return self._update_outbox_entry(
             provider,
             account,
@@ -226,10 +256,7 @@ class StateStore:
         )
 
     def list_accounts(self, provider: str, now_epoch: float) -> dict[str, AccountState]:
-        """The last state of every account of ``provider`` that has not expired, by account name.
-
-        Idempotency records share the table under their own partition keys, so this Query never sees them.
-        """
+        # Idempotency records share the table under their own partition keys, so this Query never sees them.
         states: dict[str, AccountState] = {}
         request: dict[str, Any] = {
             "TableName": self.table_name,

@@ -12,6 +12,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from shared.config import read_environment
 from shared.custom.adapter import adapter_for
 from shared.custom.settings import CustomSettings, load_custom_providers, load_custom_settings
 from shared.custom.spec import CUSTOM_PROVIDER
@@ -25,7 +26,7 @@ from shared.runner import (
     send_test_alert,
     start_run,
 )
-from shared.state_store import CUSTOM_PARTITION_PREFIX
+from shared.state_store import CUSTOM_PARTITION
 
 
 def plan_custom_accounts(environ: Mapping[str, str] | None = None) -> tuple[CustomSettings, list[AccountPlan]]:
@@ -54,9 +55,10 @@ def run_custom(
     event = event if isinstance(event, Mapping) else {}
     logger.set_correlation_id(correlation_id(event, context))
     logger.append_keys(provider=CUSTOM_PROVIDER)
-    settings, plans = plan_custom_accounts(environ)
-    deps = dependencies or default_dependencies(settings, CUSTOM_PARTITION_PREFIX)
-    run = start_run(CUSTOM_PROVIDER, None, settings, deps, context)
+    env = read_environment(environ)
+    settings, plans = plan_custom_accounts(env)
+    deps = dependencies or default_dependencies(settings, CUSTOM_PARTITION)
+    run = start_run(CUSTOM_PROVIDER, None, settings, deps, context, env)
     if event.get("test_alert") is True:
         return send_test_alert(plans, event, run)
     return check_accounts(plans, run)

@@ -7,23 +7,16 @@ a path ending in ``/`` under which each parameter holds one entry or a list) rep
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from shared.config import (
-    SECRET_CACHE_SECONDS,
-    ConfigError,
-    RunSettings,
-    _parameters,
-    _read_failure,
-    load_run_settings,
-)
+from shared.config import RunSettings, load_run_settings, read_environment
 from shared.custom.spec import ProviderEntry, parse_custom_provider_parameters, parse_custom_providers
 from shared.key_references import SSM_ARN, SSM_NAME, SsmKey
+from shared.secrets import read_parameter_texts
 
 PROVIDERS_VARIABLE = "CUSTOM_PROVIDERS"
 PARAMETER_VARIABLE = "CUSTOM_PROVIDERS_PARAMETER"
@@ -57,7 +50,7 @@ class CustomSettings(RunSettings):
 
 def load_custom_settings(environ: Mapping[str, str] | None = None) -> CustomSettings:
     """Validate CustomFunction's environment; ``CUSTOM_PROVIDERS`` is validated entry by entry here."""
-    env = dict(os.environ if environ is None else environ)
+    env = read_environment(environ)
     parsed = {}
     if env.get(PROVIDERS_VARIABLE, "") != "":
         parsed["custom_providers"] = parse_custom_providers(env[PROVIDERS_VARIABLE], PROVIDERS_VARIABLE)
@@ -85,25 +78,13 @@ def load_custom_providers(settings: CustomSettings) -> list[LocatedEntry]:
         ]
     name = settings.custom_providers_parameter
     assert name is not None
-    parameters = _parameters("ssm")
     shown = _shown(name)
     label = f"SSM parameter {name}" if shown else f"the SSM parameter in {PARAMETER_VARIABLE}"
-    try:
-        if name.endswith("/"):
-            found = parameters.get_parameters(
-                name.rstrip("/") or "/", recursive=True, decrypt=True, max_age=SECRET_CACHE_SECONDS
-            )
-            values = {f"{name.rstrip('/')}/{suffix.lstrip('/')}": str(raw) for suffix, raw in found.items()}
-        else:
-            raw = parameters.get_parameter(name, decrypt=True, max_age=SECRET_CACHE_SECONDS)
-    except parameters.exceptions.GetParameterError as error:
-        raise ConfigError(f"{PARAMETER_VARIABLE}: {label} could not be read ({_read_failure(error)})") from None
+    values = read_parameter_texts(name, PARAMETER_VARIABLE, label)
     if not name.endswith("/"):
         source = f"{PARAMETER_VARIABLE} ({name})" if shown else PARAMETER_VARIABLE
-        entries = parse_custom_providers(str(raw), source)
+        entries = parse_custom_providers(values[name], source)
         return [LocatedEntry(entry, f"{source}[{index}]") for index, entry in enumerate(entries)]
-    if not values:
-        raise ConfigError(f"{PARAMETER_VARIABLE}: {label} holds no parameters")
     if not shown:  # names outside the function's prefix are not shown: number them instead
         values = {f"#{index}": values[key] for index, key in enumerate(sorted(values))}
     entries = parse_custom_provider_parameters(values, PARAMETER_VARIABLE)

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import importlib
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, ClassVar, TypeVar
 
-from pydantic import SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
 
 from shared.http import HttpResult, ProviderHttpClient, redact
 from shared.models import FailureReason, ProviderError, QuotaMetric
@@ -89,6 +90,31 @@ def bad_response(error: ValidationError | str, status: int | None = None) -> Pro
     return ProviderError(
         FailureReason.BAD_RESPONSE, "body is not the documented schema (" + "; ".join(problems) + ")", status
     )
+
+
+@contextmanager
+def off_schema() -> Iterator[None]:
+    """A pydantic ValidationError raised inside becomes ``bad_response``: a ProviderError naming the fields."""
+    try:
+        yield
+    except ValidationError as error:
+        raise bad_response(error) from None
+
+
+class LenientModel(BaseModel):
+    """The base of every provider body model: unknown keys are ignored (providers add fields), types are
+    strict, and NaN or Infinity (which json.loads accepts) are refused at the door."""
+
+    model_config = ConfigDict(extra="ignore", strict=True, allow_inf_nan=False)
+
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+def parse_model(model: type[Model], body: Any) -> Model:
+    """``body`` read as ``model``; a body off the schema raises ``bad_response`` naming the first fields."""
+    with off_schema():
+        return model.model_validate(body)
 
 
 def _status_reason(status: int) -> FailureReason:

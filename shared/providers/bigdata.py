@@ -10,10 +10,10 @@ import math
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, TypeAdapter, ValidationError
+from pydantic import Discriminator, Field, Tag, TypeAdapter
 
 from shared.models import QuotaMetric
-from shared.providers import ProviderAdapter, bad_response, register
+from shared.providers import LenientModel, ProviderAdapter, bad_response, off_schema, register
 
 # Legacy unit ids: the provider notes say to skip them, so they never become metrics.
 LEGACY_UNIT_IDS = frozenset({"text:units", "pages:units"})
@@ -23,34 +23,29 @@ NonNegative = Annotated[float, Field(ge=0)]
 Unlimited = Literal["unlimited"]
 
 
-class _Lenient(BaseModel):
-    # Provider JSON may hold NaN or Infinity (json.loads accepts them); refuse them at the door.
-    model_config = ConfigDict(extra="ignore", strict=True, allow_inf_nan=False)
-
-
-class QuotaUnit(_Lenient):
+class QuotaUnit(LenientModel):
     id: str = Field(min_length=1)
     display_name: str
     units_usage: NonNegative
     units_limit: NonNegative | Unlimited
 
 
-class QuotaSubscription(_Lenient):
+class QuotaSubscription(LenientModel):
     subscription_type: Literal["quota"]
     quota_units: list[QuotaUnit]
 
 
-class Credits(_Lenient):
+class Credits(LenientModel):
     limit: NonNegative | Unlimited
     usage: NonNegative
     # ``remaining`` (a number or "unlimited") is not read: used and limit say it all.
 
 
-class Period(_Lenient):
+class Period(LenientModel):
     end: str  # only the end is read: it is when the credits reset
 
 
-class CreditUnit(_Lenient):
+class CreditUnit(LenientModel):
     id: str = Field(min_length=1)
     display_name: str
     units_usage: NonNegative
@@ -58,12 +53,12 @@ class CreditUnit(_Lenient):
     units_price: NonNegative | None
 
 
-class Billing(_Lenient):
+class Billing(LenientModel):
     period: Period
     units: list[CreditUnit]
 
 
-class CreditsSubscription(_Lenient):
+class CreditsSubscription(LenientModel):
     subscription_type: Literal["credits"]
     credits: Credits
     billing: list[Billing]
@@ -88,7 +83,7 @@ Subscription = Annotated[
 _BARE: TypeAdapter[QuotaSubscription | CreditsSubscription] = TypeAdapter(Subscription)
 
 
-class Envelope(_Lenient):
+class Envelope(LenientModel):
     results: Subscription
 
 
@@ -104,17 +99,13 @@ class BigdataAdapter(ProviderAdapter):
     def parse(self, body: Any) -> list[QuotaMetric]:
         if not isinstance(body, dict):
             raise bad_response("body is not a JSON object")
-        try:
+        with off_schema():
             # Wrapped when it has ``results``; a bare body carries ``subscription_type`` at the top.
             subscription = Envelope.model_validate(body).results if "results" in body else _BARE.validate_python(body)
-        except ValidationError as error:
-            raise bad_response(error) from None
-        try:
+        with off_schema():
             if isinstance(subscription, QuotaSubscription):
                 return [_unit_metric(unit) for unit in subscription.quota_units if unit.id not in LEGACY_UNIT_IDS]
             return [_credits_metric(subscription)]
-        except ValidationError as error:
-            raise bad_response(error) from None
 
 
 def _unit_metric(unit: QuotaUnit) -> QuotaMetric:

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
-
 from shared.models import FailureReason, ProviderError, QuotaMetric
-from shared.providers import ProviderAdapter, bad_response, register
+from shared.providers import LenientModel, ProviderAdapter, bad_response, off_schema, parse_model, register
 
 # The provider's keys are terse (``documents_tokens``); these are the names people read in alerts.
 NAMES = {
@@ -22,21 +20,17 @@ NAMES = {
 }
 
 
-class _Lenient(BaseModel):
-    model_config = ConfigDict(extra="ignore", strict=True, allow_inf_nan=False)
-
-
-class _Envelope(_Lenient):
+class _Envelope(LenientModel):
     # The readme's example omits ``status``; only a status that is present and not "ok" is refused.
     status: str | None = None
 
 
-class PackageItem(_Lenient):
+class PackageItem(LenientModel):
     max_count: float
     used_count: float
 
 
-class QuotaData(_Lenient):
+class QuotaData(LenientModel):
     # Required but nullable: a missing ``package`` is off-schema, a null one means no unexpired package.
     package: dict[str, PackageItem | None] | None
 
@@ -51,14 +45,11 @@ class ChatdocAdapter(ProviderAdapter):
     endpoint_path = "/users/quota"
 
     def parse(self, body: Any) -> list[QuotaMetric]:
-        try:
-            # The status goes first, so an error body is reported as such and not as "data missing".
-            envelope = _Envelope.model_validate(body)
-            if envelope.status is not None and envelope.status != "ok":
-                raise bad_response(f"body says status: {envelope.status[:50]!r}")
-            response = QuotaResponse.model_validate(body)
-        except ValidationError as error:
-            raise bad_response(error) from None
+        # The status goes first, so an error body is reported as such and not as "data missing".
+        envelope = parse_model(_Envelope, body)
+        if envelope.status is not None and envelope.status != "ok":
+            raise bad_response(f"body says status: {envelope.status[:50]!r}")
+        response = parse_model(QuotaResponse, body)
         package = response.data.package
         if package is None:
             raise ProviderError(FailureReason.NO_SUBSCRIPTION, "no unexpired package (data.package is null)")
@@ -67,7 +58,7 @@ class ChatdocAdapter(ProviderAdapter):
 
 
 def _metric(key: str, item: PackageItem) -> QuotaMetric:
-    try:
+    with off_schema():
         return QuotaMetric(
             metric_id=key,
             name=NAMES.get(key) or _name_from_key(key),
@@ -77,8 +68,6 @@ def _metric(key: str, item: PackageItem) -> QuotaMetric:
             unit="count",
             period=None,
         )
-    except ValidationError as error:
-        raise bad_response(error) from None
 
 
 def _name_from_key(key: str) -> str:

@@ -4,34 +4,36 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError
+from pydantic import ConfigDict, Field, StrictBool
 
 from shared.models import FailureReason, ProviderError, QuotaMetric
-from shared.providers import ProviderAdapter, bad_response, register
+from shared.providers import LenientModel, ProviderAdapter, bad_response, off_schema, parse_model, register
 
 
-class _Lenient(BaseModel):
-    model_config = ConfigDict(extra="ignore", strict=True)
+class _FlashbackModel(LenientModel):
+    # Unlike the other adapters', these models let NaN and Infinity through for QuotaMetric to judge (a max
+    # of -Infinity reads as unlimited), as they always have.
+    model_config = ConfigDict(allow_inf_nan=True)
 
 
-class Capability(_Lenient):
+class Capability(_FlashbackModel):
     code: str = Field(min_length=1)
     description: str | None = None
     type: str | None = None
     period_type: str | None = Field(default=None, alias="periodType")
 
 
-class Usage(_Lenient):
+class Usage(_FlashbackModel):
     current: float
     max: float | None = None
 
 
-class QuotaUsageItem(_Lenient):
+class QuotaUsageItem(_FlashbackModel):
     capability: Capability
     usage: Usage
 
 
-class QuotaResponse(_Lenient):
+class QuotaResponse(_FlashbackModel):
     success: StrictBool
     quota_usage: list[QuotaUsageItem] = Field(alias="quotaUsage")
 
@@ -47,10 +49,7 @@ class FlashbackAdapter(ProviderAdapter):
         return None
 
     def parse(self, body: Any) -> list[QuotaMetric]:
-        try:
-            response = QuotaResponse.model_validate(body)
-        except ValidationError as error:
-            raise bad_response(error) from None
+        response = parse_model(QuotaResponse, body)
         if not response.success:
             raise bad_response("body says success: false")
         return [_metric(item) for item in response.quota_usage]
@@ -60,7 +59,7 @@ def _metric(item: QuotaUsageItem) -> QuotaMetric:
     code = item.capability.code
     limit = item.usage.max
     period = item.capability.period_type
-    try:
+    with off_schema():
         return QuotaMetric(
             metric_id=code,
             name=(item.capability.description or "").strip() or code.replace("_", " ").capitalize(),
@@ -70,5 +69,3 @@ def _metric(item: QuotaUsageItem) -> QuotaMetric:
             unit="bytes" if code.endswith("_BYTES") else "count",
             period=period.lower() if period else None,
         )
-    except ValidationError as error:
-        raise bad_response(error) from None

@@ -9,10 +9,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, ValidationError, field_validator
+from pydantic import Field, StrictBool, StrictInt, field_validator
 
 from shared.models import QuotaMetric
-from shared.providers import ProviderAdapter, bad_response, register
+from shared.providers import LenientModel, ProviderAdapter, bad_response, off_schema, parse_model, register
 
 # A feature's ``title`` is marketing copy ("Unlimited number of active rooms" beside a limit of 12), so
 # names come from here, then from ``priceTitle``, then from the id.
@@ -30,15 +30,11 @@ SKIPPED_IDS = frozenset({"file_size"})
 UNLIMITED = -1
 
 
-class _Lenient(BaseModel):
-    model_config = ConfigDict(extra="ignore", strict=True, allow_inf_nan=False)
-
-
-class _Error(_Lenient):
+class _Error(LenientModel):
     message: str | None = None
 
 
-class _Envelope(_Lenient):
+class _Envelope(LenientModel):
     """DocSpace's CommonApiResponse; on success ``status`` is 0 and ``statusCode`` the HTTP status."""
 
     status: StrictInt = 0
@@ -46,19 +42,19 @@ class _Envelope(_Lenient):
     error: _Error | None = None
 
 
-class Price(_Lenient):
+class Price(LenientModel):
     value: float
     currency_symbol: str | None = Field(default=None, alias="currencySymbol")
     iso_currency_symbol: str | None = Field(default=None, alias="isoCurrencySymbol")
 
 
-class FeatureUsed(_Lenient):
+class FeatureUsed(LenientModel):
     # Omitted for callers who may not see it (the "User" role sees only total_size).
     value: float | None = None
     title: str | None = None
 
 
-class Feature(_Lenient):
+class Feature(LenientModel):
     id: str = Field(min_length=1)
     # Read for strictness only, never used as a name.
     title: str | None = None
@@ -82,7 +78,7 @@ class Feature(_Lenient):
         return None
 
 
-class QuotaDto(_Lenient):
+class QuotaDto(LenientModel):
     id: StrictInt | None = None
     title: str | None = None
     price: Price | None = None
@@ -117,18 +113,15 @@ class OnlyofficeAdapter(ProviderAdapter):
         return {}
 
     def parse(self, body: Any) -> list[QuotaMetric]:
-        try:
-            # The envelope goes first, so an error inside a 2xx is reported as such, not as "response missing".
-            envelope = _Envelope.model_validate(body)
-            if envelope.status != 0 or not 200 <= envelope.status_code < 300 or envelope.error is not None:
-                said = envelope.error.message if envelope.error and envelope.error.message else None
-                raise bad_response(
-                    f"body reports an error (status {envelope.status}, statusCode {envelope.status_code})"
-                    + (f": {said[:200]}" if said else "")
-                )
-            quota = QuotaWrapper.model_validate(body).response
-        except ValidationError as error:
-            raise bad_response(error) from None
+        # The envelope goes first, so an error inside a 2xx is reported as such, not as "response missing".
+        envelope = parse_model(_Envelope, body)
+        if envelope.status != 0 or not 200 <= envelope.status_code < 300 or envelope.error is not None:
+            said = envelope.error.message if envelope.error and envelope.error.message else None
+            raise bad_response(
+                f"body reports an error (status {envelope.status}, statusCode {envelope.status_code})"
+                + (f": {said[:200]}" if said else "")
+            )
+        quota = parse_model(QuotaWrapper, body).response
         features = quota.features
         for index, feature in enumerate(features):
             problem = feature.check_value()
@@ -167,7 +160,7 @@ def _details(quota: QuotaDto) -> dict[str, Any]:
 
 def _metric(feature: Feature, used: float, details: dict[str, Any]) -> QuotaMetric:
     limit = float(feature.value)  # a number here: Feature.check_value has run
-    try:
+    with off_schema():
         return QuotaMetric(
             metric_id=feature.id,
             name=_name(feature),
@@ -177,8 +170,6 @@ def _metric(feature: Feature, used: float, details: dict[str, Any]) -> QuotaMetr
             period=PERIODS.get(feature.id),
             details=dict(details),
         )
-    except ValidationError as error:
-        raise bad_response(error) from None
 
 
 def _name(feature: Feature) -> str:

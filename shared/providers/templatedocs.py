@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field
 
 from shared.models import QuotaMetric
-from shared.providers import ProviderAdapter, bad_response, register
+from shared.providers import LenientModel, ProviderAdapter, bad_response, off_schema, parse_model, register
 
 NonNegative = Annotated[float, Field(ge=0)]
 
@@ -22,22 +22,17 @@ METRICS: dict[str, tuple[str, str | None]] = {
 }
 
 
-class _Lenient(BaseModel):
-    # Provider JSON may hold NaN or Infinity (json.loads accepts them); refuse them at the door.
-    model_config = ConfigDict(extra="ignore", strict=True, allow_inf_nan=False)
-
-
-class Counts(_Lenient):
+class Counts(LenientModel):
     docs: NonNegative
     templates: NonNegative
 
 
-class Side(_Lenient):
+class Side(LenientModel):
     # ``subscriptions`` and ``credits`` are parts of ``total``; the metric is about the whole.
     total: Counts
 
 
-class QuotasResponse(_Lenient):
+class QuotasResponse(LenientModel):
     allocated: Side
     remaining: Side
 
@@ -51,10 +46,7 @@ class TemplateDocsAdapter(ProviderAdapter):
     # so a 402 carries the provider's own words.
 
     def parse(self, body: Any) -> list[QuotaMetric]:
-        try:
-            response = QuotasResponse.model_validate(body)
-        except ValidationError as error:
-            raise bad_response(error) from None
+        response = parse_model(QuotasResponse, body)
         allocated = response.allocated.total.model_dump()
         remaining = response.remaining.total.model_dump()
         metrics: list[QuotaMetric] = []
@@ -65,12 +57,10 @@ class TemplateDocsAdapter(ProviderAdapter):
             left: float = remaining[metric_id]
             if left > limit:
                 raise bad_response(f"remaining.total.{metric_id} is more than allocated.total.{metric_id}")
-            try:
+            with off_schema():
                 metrics.append(
                     QuotaMetric(
                         metric_id=metric_id, name=name, used=limit - left, limit=limit, unit="count", period=period
                     )
                 )
-            except ValidationError as error:
-                raise bad_response(error) from None
         return metrics

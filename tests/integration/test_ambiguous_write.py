@@ -21,7 +21,7 @@ from pytest_httpserver import HTTPServer
 
 from shared.models import iso_utc
 from shared.runner import run_provider
-from shared.state_store import StateStore
+from shared.state_store import DynamoStateStore
 from tests.conftest import FakeLambdaContext
 from tests.integration.conftest import Aws
 from tests.integration.test_flashback_flow import _deps, _environ, body_at, serve
@@ -100,7 +100,7 @@ def test_a_write_applied_but_answered_with_an_error_is_recognised_and_its_alert_
         endpoint_url=losing_proxy.url,
         config=Config(retries={"max_attempts": 3, "mode": "standard"}, read_timeout=5, connect_timeout=2),
     )
-    store = StateStore(aws.table_name, client=client)
+    store = DynamoStateStore(aws.table_name, client=client)
     environ = _environ(aws, httpserver.url_for(""))
     serve(httpserver, body=body_at(96))
 
@@ -115,7 +115,7 @@ def test_a_write_applied_but_answered_with_an_error_is_recognised_and_its_alert_
     assert aws.outbox("flashback", "main") == {}
 
     # The state holds one check, not two: the retry was not evaluated again as an overlapping run.
-    stored = StateStore(aws.table_name).load("flashback", "main", 0)
+    stored = DynamoStateStore(aws.table_name).load("flashback", "main", 0)
     assert stored.state is not None
     assert stored.state.checked_at is not None
     assert iso_utc(stored.state.checked_at) == documents[0]["checked_at"]

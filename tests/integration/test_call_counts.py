@@ -10,9 +10,9 @@ import boto3
 import pytest
 from pytest_httpserver import HTTPServer
 
-from shared.notify import AlertPublisher
+from shared.notify import SnsAlertPublisher
 from shared.runner import Dependencies, run_provider
-from shared.state_store import StateStore
+from shared.state_store import DynamoStateStore
 from tests.conftest import FakeLambdaContext
 from tests.integration.conftest import API_KEY, Aws
 
@@ -34,7 +34,9 @@ def test_steady_state_is_one_read_and_one_write_per_account_and_a_transition_add
     dynamodb, sns = boto3.client("dynamodb"), boto3.client("sns")
     for client in (dynamodb, sns):
         client.meta.events.register("before-call.*.*", lambda model, **_: calls.update([model.name]))
-    deps = Dependencies(store=StateStore(aws.table_name, dynamodb), publisher=AlertPublisher(aws.topic_arn, sns))
+    deps = Dependencies(
+        store=DynamoStateStore(aws.table_name, dynamodb), publisher=SnsAlertPublisher(aws.topic_arn, sns)
+    )
     accounts = [
         {"name": f"acct-{i}", "base_url": httpserver.url_for(""), "api_key": {"env": "KEY"}} for i in range(ACCOUNTS)
     ]

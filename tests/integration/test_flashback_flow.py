@@ -20,10 +20,10 @@ from werkzeug import Request, Response
 from shared.config import ConfigError, load_provider_settings
 from shared.http import ProviderHttpClient
 from shared.models import FailureReason
-from shared.notify import AlertPublisher
+from shared.notify import SnsAlertPublisher
 from shared.observability import logger
 from shared.runner import Dependencies, RunFailed, run_provider
-from shared.state_store import StateStore, StateStoreError, StoredAccount
+from shared.state_store import DynamoStateStore, StateStoreError, StoredAccount
 from tests.conftest import FakeLambdaContext, load_fixture
 from tests.integration.conftest import API_KEY, Aws
 
@@ -201,7 +201,7 @@ def _environ(aws: Aws, base_url: str, **variables: str) -> dict[str, str]:
 
 
 def _deps(aws: Aws, **overrides: Any) -> Dependencies:
-    fields: dict[str, Any] = {"store": StateStore(aws.table_name), "publisher": AlertPublisher(aws.topic_arn)}
+    fields: dict[str, Any] = {"store": DynamoStateStore(aws.table_name), "publisher": SnsAlertPublisher(aws.topic_arn)}
     fields.update(overrides)
     return Dependencies(**fields)
 
@@ -234,7 +234,7 @@ def test_publish_failure_then_recovery_delivers_exactly_once_with_the_same_id(
     assert aws.messages() == []
 
 
-class _CrashAfterPublish(StateStore):
+class _CrashAfterPublish(DynamoStateStore):
     """Publishing succeeds, then recording it fails, as if the function died in between."""
 
     def mark_published(self, provider: str, account: str, doc_id: str) -> bool:
@@ -263,7 +263,7 @@ def test_crash_between_publish_and_record_republishes_the_same_id_after_the_leas
     assert aws.outbox("flashback", "main") == {}
 
 
-class _BarrierStore(StateStore):
+class _BarrierStore(DynamoStateStore):
     """Holds every run after its read until all have read: they all see the same version."""
 
     def __init__(self, table_name: str, barrier: threading.Barrier) -> None:
@@ -422,7 +422,7 @@ def test_test_alert_reaches_the_topic_and_leaves_the_state_untouched(
     [alert] = document["alerts"]
     assert (alert["kind"], alert["level"], alert["test"]) == ("test", "critical", True)
     assert httpserver.log == []
-    assert StateStore(aws.table_name).load("flashback", "main", 0).version == 0
+    assert DynamoStateStore(aws.table_name).load("flashback", "main", 0).version == 0
 
 
 def test_api_key_never_appears_in_logs_or_results(

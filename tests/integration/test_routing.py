@@ -13,7 +13,7 @@ import pytest
 
 from local.template import Resolver, load_template
 from shared.models import Alert, AlertDocument, AlertKind, Level
-from shared.notify import AlertPublisher
+from shared.notify import SnsAlertPublisher
 from tests.integration.conftest import Aws
 
 pytestmark = pytest.mark.integration
@@ -47,7 +47,7 @@ def document_of_severity(severity: Level) -> AlertDocument:
 def test_each_channel_gets_only_severities_at_or_above_its_minimum(aws: Aws, minimum: str) -> None:
     policies = channel_filter_policies(minimum)
     queues = {channel: aws.subscribe_queue(policy) for channel, policy in policies.items()}
-    publisher = AlertPublisher(aws.topic_arn)
+    publisher = SnsAlertPublisher(aws.topic_arn)
     for severity in SEVERITIES:
         publisher.publish(document_of_severity(severity))
 

@@ -3,7 +3,7 @@
 For each set (local/deploy/parameter_sets.json: the defaults, and everything on), the translation is
 created in moto's CloudFormation on loopback; what moto's CloudFormation cannot create (schedules,
 SNS subscriptions, the queue policy, alarms, event-invoke configs) is created through each service's
-API from the translated properties. Then every expected resource must exist, the real AlertPublisher's
+API from the translated properties. Then every expected resource must exist, the real SnsAlertPublisher's
 messages must reach exactly the subscribers whose filter policies admit them, and an access matrix
 over the translated IAM policies (AWS managed policies expanded) must hold.
 """
@@ -24,7 +24,7 @@ from local.deploy.stack import CREATED_ELSEWHERE, CreatedStack, Translated, crea
 from local.stack import MotoServer
 from shared.custom import CUSTOM_PROVIDER
 from shared.models import Level
-from shared.notify import AlertPublisher
+from shared.notify import SnsAlertPublisher
 from shared.providers import PROVIDER_IDS
 from shared.state_store import IDEMPOTENCY_PARTITION
 from tests.template.conftest import make
@@ -184,7 +184,7 @@ def test_alert_publisher_messages_reach_the_subscribers_their_filter_policies_ad
         sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn, Attributes=attributes)
         queues[name] = url
 
-    publisher = AlertPublisher(topic, client=sns)
+    publisher = SnsAlertPublisher(topic, client=sns)
     document = sample_documents()["escalated"]
     for severity in SEVERITIES:
         publisher.publish(document.model_copy(update={"severity": Level(severity)}))

@@ -194,7 +194,7 @@ def test_custom_function_environment_and_least_privilege(template: dict[str, Any
     state = statements["CustomStatePartitions"]
     assert sorted(state["Action"]) == ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
     assert state["Condition"] == {
-        "ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{state_store.CUSTOM_PARTITION_PREFIX}*"]},
+        "ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{state_store.CUSTOM_PARTITION}*"]},
         "Null": {"dynamodb:LeadingKeys": "false"},
     }
     assert statements["ReadOwnParameters"]["Resource"]["Fn::Sub"].endswith(":parameter/quota-sentinel/custom/*")

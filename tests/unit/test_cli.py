@@ -26,9 +26,10 @@ from cli.samples import sample_documents
 from cli.status import default_thresholds, perfdata, plugin_line, plugin_status
 from local import simulator
 from local.provision import TemplateView
-from shared.config import AccountConfig, EnvKey, Policy
+from shared.config import AccountConfig, Policy
 from shared.evaluation import AccountRef, evaluate
 from shared.http import HttpResult
+from shared.key_references import EnvKey
 from shared.models import AccountState, Alert, FailureReason, ProviderError
 from shared.providers import PROVIDER_IDS, get_adapter, interpret
 from shared.slack import render_alert_document

@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from shared.config import AccountConfig, ConfigError, EnvKey, Policy, SsmKey, load_provider_settings
+from shared.config import AccountConfig, ConfigError, Policy, load_provider_settings
+from shared.key_references import EnvKey, SsmKey
 
 BASE_ENV = {"STATE_TABLE_NAME": "t", "ALERT_TOPIC_ARN": "arn:aws:sns:us-east-1:1:t"}
 ACCOUNT = {"name": "main", "api_key": {"ssm": "/quota-sentinel/flashback/main"}}

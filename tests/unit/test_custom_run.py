@@ -18,10 +18,10 @@ from shared import state_store
 from shared.config import ConfigError
 from shared.custom.run import plan_custom_accounts, run_custom
 from shared.custom.settings import load_custom_providers, load_custom_settings
+from shared.in_memory import MemoryPublisher, MemoryStateStore
 from shared.models import FailureReason, ProviderError, QuotaMetric
 from shared.runner import Dependencies
 from tests.conftest import FakeLambdaContext
-from tests.unit.memory import MemoryPublisher, MemoryStore
 
 
 def entry(provider_id: str, *accounts: str, **extra: Any) -> dict[str, Any]:
@@ -169,7 +169,7 @@ def test_every_account_of_every_entry_is_checked_and_one_entrys_failure_stops_no
         return [QuotaMetric(metric_id="calls", name="Calls", used=97, limit=100)]
 
     monkeypatch.setattr("shared.runner.check", fake_check)
-    store, publisher = MemoryStore(), MemoryPublisher()
+    store, publisher = MemoryStateStore(state_store.CUSTOM_PARTITION), MemoryPublisher()
     env = environ(entry("acme", "a", "b"), entry("down", "a"), entry("buggy", "a"), entry("zeta", "a"))
     with pytest.raises(Exception, match=r"^custom: 1 account\(s\) failed to persist or publish: buggy/a: unexpected"):
         run_custom({}, FakeLambdaContext(), dependencies=Dependencies(store=store, publisher=publisher), environ=env)
@@ -177,7 +177,12 @@ def test_every_account_of_every_entry_is_checked_and_one_entrys_failure_stops_no
         ("acme", "https://acme.example"), ("acme", "https://acme.example"), ("buggy", "https://buggy.example"),
         ("down", "https://down.example"), ("zeta", "https://zeta.example"),
     ]  # fmt: skip
-    assert sorted(store.items) == [("acme", "a"), ("acme", "b"), ("down", "a"), ("zeta", "a")]
+    assert sorted(store.items) == [
+        ("custom#acme", "a"),
+        ("custom#acme", "b"),
+        ("custom#down", "a"),
+        ("custom#zeta", "a"),
+    ]
     assert store.state("down", "a").failure is not None
     assert sorted((d.provider, d.account, d.alerts[0].kind.value) for d in publisher.documents) == [
         ("acme", "a", "triggered"), ("acme", "b", "triggered"), ("zeta", "a", "triggered"),
@@ -202,7 +207,7 @@ def test_the_summary_names_each_accounts_provider_and_the_pool_is_shared(monkeyp
         return [QuotaMetric(metric_id="calls", name="Calls", used=1, limit=100)]
 
     monkeypatch.setattr("shared.runner.check", counting_check)
-    deps = Dependencies(store=MemoryStore(), publisher=MemoryPublisher())
+    deps = Dependencies(store=MemoryStateStore(state_store.CUSTOM_PARTITION), publisher=MemoryPublisher())
     env = environ(entry("acme", "a", "b", "c"), entry("beta", "a", "b", "c"), MAX_CONCURRENCY="2")
     summary = run_custom({}, FakeLambdaContext(), dependencies=deps, environ=env)
     assert peak == 2
@@ -213,7 +218,7 @@ def test_the_summary_names_each_accounts_provider_and_the_pool_is_shared(monkeyp
 
 
 def test_the_state_of_a_custom_provider_lives_under_its_own_partition_prefix() -> None:
-    assert state_store.account_key("acme", "main", state_store.CUSTOM_PARTITION_PREFIX) == {
+    assert state_store.account_key("acme", "main", state_store.CUSTOM_PARTITION) == {
         "pk": {"S": "custom#acme"}, "sk": {"S": "account#main"},
     }  # fmt: skip
     assert state_store.account_key("flashback", "main")["pk"] == {"S": "provider#flashback"}
@@ -222,5 +227,5 @@ def test_the_state_of_a_custom_provider_lives_under_its_own_partition_prefix() -
     key = {"pk": {"S": "custom#acme"}, "sk": {"S": "account#main"}}
     stubber.add_response("get_item", {}, {"TableName": "t", "Key": key, "ConsistentRead": True})
     with stubber:
-        stored = state_store.StateStore("t", client=client, partition_prefix="custom#").load("acme", "main", 0)
+        stored = state_store.DynamoStateStore("t", client=client, partition_prefix="custom#").load("acme", "main", 0)
     assert stored.state is None

@@ -20,9 +20,10 @@ from typing import Any
 
 import pytest
 
-from shared.config import AccountConfig, EnvKey, Policy
+from shared.config import AccountConfig, Policy
 from shared.evaluation import AccountRef, evaluate
 from shared.http import HttpResult
+from shared.key_references import EnvKey
 from shared.messages import email_body, email_subject
 from shared.models import AccountState, Alert, AlertDocument, ProviderError, QuotaMetric
 from shared.providers import get_adapter, interpret

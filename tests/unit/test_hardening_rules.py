@@ -20,10 +20,11 @@ from shared.evaluation import (
     forecast_alert_id,
     metric_alert_id,
 )
+from shared.in_memory import MemoryPublisher, MemoryStateStore
 from shared.models import AccountState, AlertKind, FailureReason, Level, ProviderError, QuotaMetric
 from shared.runner import Dependencies, run_provider
 from tests.conftest import FakeLambdaContext
-from tests.unit.memory import MemoryPublisher, MemoryStore, captured_logs
+from tests.unit.memory import captured_logs
 
 NOW = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
 REF = AccountRef(provider="flashback", account="main")
@@ -88,7 +89,7 @@ def test_an_answer_whose_metrics_are_all_ignored_is_not_empty() -> None:
 
 
 def test_the_run_summary_reports_an_empty_answer_as_a_failed_check(monkeypatch: pytest.MonkeyPatch) -> None:
-    store, publisher = MemoryStore(), MemoryPublisher()
+    store, publisher = MemoryStateStore(), MemoryPublisher()
     answers = iter([[metric(97)], []])
 
     def fake_check(*_: object) -> list[QuotaMetric]:
@@ -174,7 +175,7 @@ def test_an_unknown_metric_id_is_logged_summarised_and_printed_by_the_cli(monkey
     monkeypatch.setattr("shared.runner.check", lambda *_: [metric(10)])
     account = {"name": "main", "api_key": {"env": "K"}, "thresholds": {"metrics": {"EGRES": {"warning": 50}}}}
     environ = {"STATE_TABLE_NAME": "t", "ALERT_TOPIC_ARN": "a", "ACCOUNTS": json.dumps([account]), "K": "v"}
-    deps = Dependencies(store=MemoryStore(), publisher=MemoryPublisher())
+    deps = Dependencies(store=MemoryStateStore(), publisher=MemoryPublisher())
     with captured_logs() as logs:
         summary = run_provider("flashback", {}, FakeLambdaContext(), dependencies=deps, environ=environ)
     warning = "metric EGRES is configured (thresholds.metrics or ignore) but not reported by the provider"

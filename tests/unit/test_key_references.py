@@ -11,11 +11,12 @@ from typing import Any
 import pytest
 
 from shared.config import ConfigError, load_provider_settings
+from shared.in_memory import MemoryPublisher, MemoryStateStore
 from shared.key_references import EnvKey, SecretsManagerKey, SsmKey, describe_key
 from shared.models import AlertKind, FailureReason
 from shared.runner import Dependencies, run_provider
 from tests.conftest import FakeLambdaContext
-from tests.unit.memory import MemoryPublisher, MemoryStore, captured_logs, stubbed_parameters
+from tests.unit.memory import captured_logs, stubbed_parameters
 from tests.unit.test_cli import accounts_file, check
 
 # Keys as people paste them: a prefixed key, a UUID and a hex key.
@@ -121,7 +122,7 @@ SHAPED_KEYS = [
 def test_an_unreadable_reference_is_an_auth_failure_that_says_so_and_never_shows_the_value(
     source: str, key: str, operation: str, code: str
 ) -> None:
-    store, publisher = MemoryStore(), MemoryPublisher()
+    store, publisher = MemoryStateStore(), MemoryPublisher()
     kind = "ssm" if source == "ssm" else "secrets"
     now = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
     with captured_logs() as logs, stubbed_parameters(kind, operation, code):
@@ -153,7 +154,7 @@ def test_an_unreadable_reference_is_an_auth_failure_that_says_so_and_never_shows
 
 
 def test_a_missing_variable_is_named_because_a_variable_name_is_no_key() -> None:
-    store, publisher = MemoryStore(), MemoryPublisher()
+    store, publisher = MemoryStateStore(), MemoryPublisher()
     summary = run_provider(
         "flashback",
         {},

@@ -17,11 +17,12 @@ from aws_lambda_powertools.utilities.parameters.constants import DEFAULT_PROVIDE
 from botocore.stub import Stubber
 
 from shared import notify, runner, state_store
-from shared.config import ConfigError, load_accounts_parameter, load_provider_settings
+from shared.config import ConfigError, load_provider_settings
+from shared.in_memory import MemoryPublisher, MemoryStateStore
 from shared.models import FailureReason, QuotaMetric
 from shared.runner import Dependencies, rotated, run_provider
+from shared.secrets import load_accounts_parameter
 from tests.conftest import FakeLambdaContext
-from tests.unit.memory import MemoryPublisher, MemoryStore
 
 NOW = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
 
@@ -81,7 +82,7 @@ def test_the_provider_budget_follows_the_functions_remaining_time(
         return [metric()]
 
     monkeypatch.setattr("shared.runner.check", fake_check)
-    deps = Dependencies(store=MemoryStore(), publisher=MemoryPublisher(), monotonic=lambda: 1000.0)
+    deps = Dependencies(store=MemoryStateStore(), publisher=MemoryPublisher(), monotonic=lambda: 1000.0)
     context = FakeLambdaContext(remaining_ms=remaining_seconds * 1000)
     run_provider("flashback", {}, context, dependencies=deps, environ=environ(1))
     assert deadlines == [1000.0 + remaining_seconds - runner.RESERVE_SECONDS]
@@ -97,7 +98,7 @@ def test_accounts_not_checked_in_time_are_recorded_as_failures_within_the_run(mo
         return [metric()]
 
     monkeypatch.setattr("shared.runner.check", slow_check)
-    store = MemoryStore()
+    store = MemoryStateStore()
     deps = Dependencies(store=store, publisher=MemoryPublisher(), monotonic=clock, clock=lambda: NOW)
     # 25 s for the provider calls, one at a time: calls start at 0, 10 and 20 s; the other three miss out.
     context = FakeLambdaContext(remaining_ms=int((runner.RESERVE_SECONDS + 25) * 1000))
@@ -131,7 +132,7 @@ def test_max_concurrency_bounds_the_accounts_checked_at_once(monkeypatch: pytest
 
     monkeypatch.setattr("shared.runner.check", counting_check)
     gate = threading.Barrier(3, timeout=0.3)
-    deps = Dependencies(store=MemoryStore(), publisher=MemoryPublisher())
+    deps = Dependencies(store=MemoryStateStore(), publisher=MemoryPublisher())
     run_provider("flashback", {}, FakeLambdaContext(), dependencies=deps, environ=environ(6, MAX_CONCURRENCY="2"))
     assert peak == 2
 
@@ -142,7 +143,7 @@ def test_max_concurrency_defaults_to_16_sizes_the_dynamodb_pool_and_is_validated
     assert load_provider_settings(environ(1, MAX_CONCURRENCY="4")).max_concurrency == 4
     with pytest.raises(ConfigError, match=r"^MAX_CONCURRENCY: "):
         load_provider_settings(environ(1, MAX_CONCURRENCY="0"))
-    assert state_store.StateStore("t", pool_size=7).client.meta.config.max_pool_connections == 7
+    assert state_store.DynamoStateStore("t", pool_size=7).client.meta.config.max_pool_connections == 7
 
 
 def test_the_order_rotates_with_the_check_time_and_keeps_the_summary_in_configured_order(
@@ -157,7 +158,7 @@ def test_the_order_rotates_with_the_check_time_and_keeps_the_summary_in_configur
     monkeypatch.setattr("shared.runner.check", recording_check)
     accounts = [{"name": f"a{i}", "base_url": f"https://a{i}.example", "api_key": {"env": "K"}} for i in range(5)]
     env = {**environ(0), "ACCOUNTS": json.dumps(accounts)}
-    store = MemoryStore()
+    store = MemoryStateStore()
     firsts = []
     for minute in range(4):
         order.clear()

@@ -20,18 +20,18 @@ from aws_lambda_powertools import Logger, Metrics, Tracer  # noqa: F401 - eager,
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.config import Config
 
-from shared.notify import AlertPublisher
+from shared.notify import SnsAlertPublisher
 from shared.observability import SERVICE, logger, metrics
 from shared.runner import Dependencies, run_provider
-from shared.state_store import StateStore
+from shared.state_store import DynamoStateStore
 
 tracer = Tracer(service=SERVICE)
 _CONFIG = Config(connect_timeout=3, read_timeout=5, retries={"max_attempts": 4, "mode": "standard"})
 dynamodb = boto3.client("dynamodb", config=_CONFIG.merge(Config(max_pool_connections=16)))
 sns = boto3.client("sns", config=_CONFIG)
 DEPENDENCIES = Dependencies(
-    store=StateStore(os.environ["STATE_TABLE_NAME"], dynamodb),
-    publisher=AlertPublisher(os.environ["ALERT_TOPIC_ARN"], sns),
+    store=DynamoStateStore(os.environ["STATE_TABLE_NAME"], dynamodb),
+    publisher=SnsAlertPublisher(os.environ["ALERT_TOPIC_ARN"], sns),
 )
 
 
