@@ -229,3 +229,12 @@ def test_the_state_of_a_custom_provider_lives_under_its_own_partition_prefix() -
     with stubber:
         stored = state_store.DynamoStateStore("t", client=client, partition_prefix="custom#").load("acme", "main", 0)
     assert stored.state is None
+
+
+def test_the_adapter_declares_the_entrys_display_name_and_manage_url_for_alerts() -> None:
+    from shared.custom import adapter_for, validate_entry
+
+    adapter = adapter_for(validate_entry(entry("acme", "main", manage_url="https://acme.example/billing"), "E"))
+    assert (adapter.provider_id, adapter.display_name, adapter.manage_url) == (
+        "acme", "Acme", "https://acme.example/billing",
+    )  # fmt: skip
