@@ -32,18 +32,19 @@ def _kinds(document: AlertDocument) -> str:
 
 
 def arrival_line(terminal: Terminal, document: AlertDocument, label: str = "alert") -> None:
+    """Which document arrived, and the routing severity that the channels' filter policies saw."""
     severity = document.severity.value
     terminal.line(
         f"   ▶ {label}  ",
         (f"{document.provider}/{document.account}", "bold"),
         f"  {_kinds(document)}  ",
-        level_text(severity, f"[{severity}]"),
+        level_text(severity, f"[routed as {severity}]"),
     )
 
 
 def print_document_offline(terminal: Terminal, document: AlertDocument) -> None:
     """A dry run's alert: the email and the Slack message it would be, not sent."""
-    from shared.slack import render_alert_document
+    from shared.wording.slack import render_alert_document
 
     arrival_line(terminal, document, "alert (dry run, not sent)")
     terminal.show(framed("✉  email", email_lines(document)))
@@ -121,7 +122,7 @@ class AlertPrinter:
             for payload in self.receiver.take():
                 self.terminal.show(framed("💬 Slack  (SlackNotifierFunction → loopback webhook)", slack_lines(payload)))
             return
-        from shared.slack import render_alert_document
+        from shared.wording.slack import render_alert_document
 
         outcome = "delivered" if counts.get("delivered") else "NOT delivered (see the function log)"
         title = f"💬 Slack  (SlackNotifierFunction → your SLACK_WEBHOOK_URL: {outcome})"

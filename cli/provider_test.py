@@ -13,6 +13,7 @@ import json
 import os
 import time
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 
 from cli.common import CliError, ExitStatus
@@ -20,12 +21,13 @@ from cli.render import Terminal, level_text
 from shared.config import AccountConfig, AccountPolicy, ConfigError, Policy
 from shared.custom import ProviderEntry, adapter_for, validate_entry
 from shared.evaluation import level_for
-from shared.formatting import format_percent, format_time, format_usage
+from shared.formatting import format_percent, format_usage
 from shared.http import HttpResult, ProviderHttpClient, redact
 from shared.key_references import describe_key
 from shared.models import Level, ProviderError, QuotaMetric
 from shared.providers import interpret
 from shared.secrets import SecretUnavailable, read_api_key
+from shared.wording.words import when
 
 RAW_ANSWER_CHARS = 2000
 RUN_SECONDS = 30.0
@@ -86,7 +88,7 @@ def _metric_line(terminal: Terminal, metric: QuotaMetric, level: Level) -> None:
     percent = f" ({format_percent(metric.percent)})" if metric.limit is not None else ""
     extras = [f"period {metric.period}"] if metric.period else []
     if metric.resets_at is not None:
-        extras.append(f"resets {format_time(metric.resets_at)}")
+        extras.append(f"resets {when(metric.resets_at, datetime.now(UTC))}")
     tail = f"; {', '.join(extras)}" if extras else ""
     terminal.line("  ", level_text(level.value, f"{level.value:<9}"), f" {metric.metric_id}: {metric.name}")
     terminal.line(f"            {usage}{percent}{tail}")

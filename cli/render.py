@@ -1,6 +1,6 @@
 """What the terminal shows, with rich: alerts as email and Slack show them, the status table, progress.
 
-Numbers, percentages and bars come from ``shared.formatting``, the email from ``shared.messages``: what the
+Numbers, percentages and bars come from ``shared.formatting``, the words from ``shared.wording``: what the
 terminal shows is what the channels get. rich measures cells, so emoji and wide characters stay aligned;
 it writes no colour when the output is not a terminal or when ``NO_COLOR`` is set.
 """
@@ -22,9 +22,10 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from shared.formatting import format_percent, format_time, format_usage, progress_bar
-from shared.messages import REASON_TEXT, email_body, email_subject
+from shared.formatting import format_percent, format_usage, progress_bar
 from shared.models import AccountState, AlertDocument, Level
+from shared.wording.email import email_body, email_subject
+from shared.wording.words import ACCOUNT_CHECK, failing_note, metric_title
 
 LEVEL_STYLE = {"ok": "green", "warning": "yellow", "critical": "red", "exhausted": "magenta", "failing": "red"}
 # Wide enough for the status table when the output is a file or a pipe (rich would assume 80 columns).
@@ -124,7 +125,7 @@ def _block_text(block: dict[str, Any]) -> str:
 
 
 def slack_lines(payload: dict[str, Any]) -> list[Text]:
-    """A Block Kit message (header, sections, context, dividers) as the lines a Slack client shows."""
+    """A Block Kit message (header, sections, buttons, context, dividers) as the lines a Slack client shows."""
     blocks = payload.get("blocks")
     if not isinstance(blocks, list) or not blocks:
         return [mrkdwn_to_text(str(payload.get("text", "")))]
@@ -142,6 +143,9 @@ def slack_lines(payload: dict[str, Any]) -> list[Text]:
             context = mrkdwn_to_text(" ".join(texts))
             context.stylize("dim")
             lines.append(context)
+        elif kind == "actions":
+            buttons = [element for element in block.get("elements", []) if isinstance(element, dict)]
+            lines.append(Text("  ".join(f"[{_block_text(button)}] {button.get('url', '')}" for button in buttons)))
         elif kind == "divider":
             lines.append(Text("─" * 40, style="dim"))
     return lines
@@ -188,11 +192,10 @@ def status_rows(provider: str, account: str, state: AccountState) -> list[Status
     checked = state.checked_at
     if state.failure is not None:
         failure = state.failure
-        reason = REASON_TEXT.get(failure.reason.value, failure.reason.value)
         rows.append(
             StatusRow(
-                provider, account, "Quota check", "failing", checked_at=checked,
-                note=f"{reason}, {failure.consecutive} check(s) since {format_time(failure.since)}",
+                provider, account, ACCOUNT_CHECK, "failing", checked_at=checked,
+                note=failing_note(failure.reason, failure.consecutive, failure.since),
             )
         )  # fmt: skip
     for metric_id in sorted(state.metrics, key=lambda key: (state.metrics[key].name.lower(), key)):
@@ -201,7 +204,7 @@ def status_rows(provider: str, account: str, state: AccountState) -> list[Status
             StatusRow(
                 provider=provider,
                 account=account,
-                name=metric.name,
+                name=metric_title(metric.name),
                 level=metric.level.value,
                 metric_id=metric_id,
                 percent=metric.percent,

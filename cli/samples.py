@@ -1,101 +1,304 @@
-"""Sample alert documents of every kind, made by the real evaluator, for previews and tests."""
+"""What people read, made by the real pipeline: the real adapters read the fixture bodies, the real evaluator
+walks usage sequences to every alert kind, and the runner's own document building adds the words and links.
+
+`make preview` and the golden test (tests/unit/test_golden_messages.py) both render these, so what you
+look at is what users get. Forecast alerts are built from hand-made facts until the forecast is wired.
+"""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from shared.config import AccountConfig, Policy
-from shared.evaluation import AccountRef, evaluate
+from shared.evaluation import AccountRef, evaluate, forecast_alert_id
+from shared.http import HttpResult
 from shared.key_references import EnvKey
-from shared.models import (
-    AccountState,
-    Alert,
-    AlertDocument,
-    AlertKind,
-    FailureReason,
-    Level,
-    ProviderError,
-    QuotaMetric,
-    iso_utc,
-)
+from shared.models import Alert, AlertDocument, AlertKind, Forecast, Level, ProviderError, QuotaMetric, iso_utc
+from shared.providers import get_adapter, interpret
+from shared.wording.document import compose, links
 
-CHECKED_AT = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
-GIB = 1024**3
-REF = AccountRef(provider="flashback", account="main", key_source="SSM parameter /quota-sentinel/flashback/main")
-POLICY = Policy().for_account(AccountConfig(name="main", api_key=EnvKey(env="FLASHBACK_KEY")), "sample")
+FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "providers"
+TEMPLATE = Path(__file__).resolve().parents[1] / "template.yaml"
+# A fixed clock: every id, time and "resets in" in the messages is stable.
+NOW = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
+RUNBOOK_URL = "https://wiki.example.com/runbooks/quota-sentinel"
+POLICY = Policy().for_account(AccountConfig(name="golden", api_key=EnvKey(env="GOLDEN_KEY")), "golden")
+
+Outcome = list[QuotaMetric] | ProviderError
 
 
-def egress(percent: float) -> QuotaMetric:
-    return QuotaMetric(
-        metric_id="EGRESS_MONTHLY_BYTES",
-        name="Monthly egress",
-        used=round(2 * GIB * percent / 100),
-        limit=2 * GIB,
-        unit="bytes",
-        period="monthly",
-        resets_at=datetime(2026, 12, 1, tzinfo=UTC),
+def load_fixture(name: str) -> Any:
+    return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
+
+
+def read(provider: str, fixture: str, status: int = 200, body: Any = None) -> Outcome:
+    """What the real adapter makes of a fixture body (or ``body``) answered with ``status``."""
+    answer = load_fixture(fixture) if body is None else body
+    try:
+        return interpret(get_adapter(provider), HttpResult(status, answer, json.dumps(answer), "application/json"), [])
+    except ProviderError as error:
+        return error
+
+
+def _amount(metric: QuotaMetric, used: float) -> float:
+    """Counts stay whole, as a provider reports them."""
+    return float(round(used)) if metric.unit == "count" else used
+
+
+def at(percent: float, *metric_ids: str) -> Callable[[Outcome], Outcome]:
+    """The adapter's metrics with ``metric_ids`` (all when none named) set to ``percent`` of their limit."""
+
+    def scale(outcome: Outcome) -> Outcome:
+        assert isinstance(outcome, list), outcome
+        return [
+            m.model_copy(update={"used": _amount(m, m.limit * percent / 100)})
+            if m.limit and (not metric_ids or m.metric_id in metric_ids)
+            else m
+            for m in outcome
+        ]
+
+    return scale
+
+
+def ref_of(provider: str, account: str) -> AccountRef:
+    return AccountRef(provider, account, key_source=f"SSM parameter /quota-sentinel/{provider}/{account}")
+
+
+def document(provider: str, account: str, alerts: list[Alert]) -> AlertDocument:
+    """The document as the runner builds it: words, the provider's name and its links (and the runbook)."""
+    adapter = get_adapter(provider)
+    return compose(
+        provider,
+        account,
+        NOW,
+        alerts,
+        provider_name=adapter.display_name,
+        key_source=ref_of(provider, account).key_source,
+        links=links(adapter.display_name, adapter.manage_url, RUNBOOK_URL),
     )
 
 
-def _walk(steps: list[list[QuotaMetric] | ProviderError]) -> list[Alert]:
-    """Run the evaluator over the steps, an hour apart; return the last step's alerts."""
-    state: AccountState | None = None
+def walk(provider: str, account: str, steps: list[Outcome], state: Any = None) -> AlertDocument:
+    """The evaluator over ``steps``, an hour apart, ending at NOW; the last step's alerts as a document."""
     alerts: list[Alert] = []
     for hour, outcome in enumerate(steps):
-        result = evaluate(outcome, state, POLICY, REF, CHECKED_AT - timedelta(hours=len(steps) - 1 - hour))
-        state, alerts = result.state, result.alerts
-    return alerts
+        now = NOW - timedelta(hours=len(steps) - 1 - hour)
+        evaluation = evaluate(outcome, state, POLICY, ref_of(provider, account), now)
+        state, alerts = evaluation.state, evaluation.alerts
+    assert alerts, f"{provider}/{account}: the sequence gave no alert"
+    return document(provider, account, alerts)
 
 
-def _document(alerts: list[Alert], minutes: int) -> AlertDocument:
-    """The alerts as checked ``minutes`` after CHECKED_AT, so each sample's ids are its own."""
-    checked_at = CHECKED_AT + timedelta(minutes=minutes)
-    stamp = iso_utc(CHECKED_AT)
-    moved = [alert.model_copy(update={"id": alert.id.replace(stamp, iso_utc(checked_at))}) for alert in alerts]
-    return AlertDocument.build(REF.provider, REF.account, checked_at, moved)
+def flashback(percent: float) -> Outcome:
+    return at(percent, "EGRESS_MONTHLY_BYTES")(read("flashback", "provider_flashback_ok.json"))
+
+
+def chatdoc(percent: float, *metric_ids: str) -> Outcome:
+    return at(percent, *(metric_ids or ("question",)))(read("chatdoc", "provider_chatdoc_ok.json"))
+
+
+def onlyoffice_full(percent: float) -> Outcome:
+    return at(percent)(read("onlyoffice", "provider_onlyoffice_ok.json"))
+
+
+def the_test_alert() -> AlertDocument:
+    """The test alert as the runner publishes it for {"test_alert": true}."""
+    from shared.in_memory import MemoryPublisher
+    from shared.runner import Dependencies, run_provider
+
+    class NoStore:
+        def __getattr__(self, name: str) -> Any:
+            raise AssertionError(f"the test alert must not touch the state ({name})")
+
+    publisher = MemoryPublisher()
+    environ = {
+        "STATE_TABLE_NAME": "sample",
+        "ALERT_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:sample",
+        "ACCOUNTS": json.dumps([{"name": "main", "api_key": {"env": "SAMPLE_KEY"}}]),
+        "RUNBOOK_URL": RUNBOOK_URL,
+    }
+    deps = Dependencies(store=NoStore(), publisher=publisher, clock=lambda: NOW)
+    run_provider("flashback", {"test_alert": True}, None, dependencies=deps, environ=environ)
+    [published] = publisher.documents
+    return published
+
+
+def _egress_at(percent: float) -> QuotaMetric:
+    return _metric(flashback(percent), "EGRESS_MONTHLY_BYTES")
+
+
+def _metric(outcome: Outcome, metric_id: str) -> QuotaMetric:
+    assert isinstance(outcome, list), outcome
+    [metric] = [m for m in outcome if m.metric_id == metric_id]
+    return metric
+
+
+def _forecast_alert(
+    kind: AlertKind, metric: QuotaMetric, level: Level, previous: Level, forecast: Forecast, resets_at: datetime | None
+) -> Alert:
+    """A forecast alert from hand-made facts, shaped as the contract's "Forecasts" section says."""
+    return Alert(
+        kind=kind,
+        metric=metric.metric_id,
+        name=metric.name,
+        level=level,
+        previous_level=previous,
+        used=metric.used,
+        limit=metric.limit,
+        percent=None if metric.percent is None else round(metric.percent, 2),
+        unit=metric.unit,
+        period=metric.period,
+        resets_at=resets_at,
+        id=forecast_alert_id(ref_of("flashback", "main"), metric.metric_id, NOW),
+        forecast=forecast,
+    )
+
+
+def forecasts() -> dict[str, AlertDocument]:
+    egress = _egress_at(70)
+    left = (egress.limit or 0) - egress.used
+    hours = 52.0
+    runs_out = Forecast(
+        runs_out_at=NOW + timedelta(hours=hours), hours_left=hours, rate_per_hour=left / hours, samples=48
+    )
+    estimated = runs_out.model_copy(update={"resets_at_estimated": True})
+    slowed = runs_out.model_copy(update={"cleared_because": "usage_slowed"})
+    reset_at = NOW + timedelta(hours=hours) + timedelta(days=9)
+    questions = _metric(chatdoc(60), "question")
+    q_hours = 20.0
+    q_forecast = Forecast(
+        runs_out_at=NOW + timedelta(hours=q_hours),
+        hours_left=q_hours,
+        rate_per_hour=((questions.limit or 0) - questions.used) / q_hours,
+        samples=12,
+    )
+    q_alert = _forecast_alert(AlertKind.FORECAST, questions, Level.CRITICAL, Level.WARNING, q_forecast, None)
+    q_alert = q_alert.model_copy(update={"id": forecast_alert_id(ref_of("chatdoc", "support"), "question", NOW)})
+    still_warning = _egress_at(86)
+    return {
+        "forecast": document(
+            "flashback",
+            "main",
+            [_forecast_alert(AlertKind.FORECAST, egress, Level.WARNING, Level.OK, estimated, reset_at)],
+        ),
+        "forecast_unknown_reset": document("chatdoc", "support", [q_alert]),
+        "forecast_cleared": document(
+            "flashback",
+            "main",
+            [_forecast_alert(AlertKind.FORECAST_CLEARED, still_warning, Level.OK, Level.WARNING, slowed, reset_at)],
+        ),
+    }
+
+
+def documents() -> dict[str, AlertDocument]:
+    """One document per alert kind (and a few that carry several), from the real adapters and evaluator."""
+    bigdata_401 = read(
+        "bigdata", "edge_bigdata_error_bodies.json", 401, load_fixture("edge_bigdata_error_bodies.json")["401"]
+    )
+    templatedocs_429 = read("templatedocs", "provider_templatedocs_429.json", 429)
+    # Warned two days ago and still at warning: due to be told again (RENOTIFY_SECONDS, one day).
+    warned = evaluate(chatdoc(85), None, POLICY, ref_of("chatdoc", "support"), NOW - timedelta(days=2)).state
+    bigdata_ok = read("bigdata", "provider_bigdata_credits_ok.json")
+    return {
+        "triggered": walk("flashback", "main", [flashback(50), flashback(85)]),
+        "escalated": walk("flashback", "main", [flashback(85), flashback(97)]),
+        "escalated_exhausted": walk("flashback", "main", [flashback(97), flashback(100)]),
+        "improved": walk("flashback", "main", [flashback(97), flashback(78)]),
+        "resolved": walk("flashback", "main", [flashback(85), flashback(40)]),
+        "resolved_no_longer_reported": walk(
+            "onlyoffice",
+            "portal",
+            [onlyoffice_full(85), read("onlyoffice", "provider_onlyoffice_user_role_trial.json")],
+        ),
+        "renotify": walk("chatdoc", "support", [chatdoc(86)], state=warned),
+        "check_failed": walk("bigdata", "research", [bigdata_ok, bigdata_401]),
+        "check_failed_rate_limited": walk(
+            "templatedocs",
+            "docs-team",
+            [
+                read("templatedocs", "provider_templatedocs_ok.json"),
+                templatedocs_429,
+                templatedocs_429,
+                templatedocs_429,
+            ],
+        ),
+        "check_recovered": walk("bigdata", "research", [bigdata_ok, bigdata_401, bigdata_ok]),
+        "two_changes": walk(
+            "chatdoc", "support", [chatdoc(50, "question", "gpt4_question"), at(85, "gpt4_question")(chatdoc(97))]
+        ),
+        "several": walk("onlyoffice", "portal", [onlyoffice_full(50), onlyoffice_full(96)]),
+        "test": the_test_alert(),
+        **forecasts(),
+    }
+
+
+def _own_minute(document: AlertDocument, minutes: int) -> AlertDocument:
+    """The document as checked ``minutes`` after NOW, so that each sample's alert ids are its own."""
+    checked_at = NOW + timedelta(minutes=minutes)
+    stamp, own = iso_utc(NOW), iso_utc(checked_at)
+    alerts = [alert.model_copy(update={"id": alert.id.replace(stamp, own)}) for alert in document.alerts]
+    return document.model_copy(update={"checked_at": checked_at, "alerts": alerts})
 
 
 def sample_documents() -> dict[str, AlertDocument]:
-    """One document per alert kind, plus one with several alerts."""
-    auth = ProviderError(FailureReason.AUTH, "HTTP 401: NO_AUTH_USER", 401)
-    stale_warning = AccountState.model_validate(
-        {"metrics": {"EGRESS_MONTHLY_BYTES": {
-            "level": "warning", "name": "Monthly egress", "used": 1.7 * GIB, "limit": 2 * GIB, "percent": 85,
-            "unit": "bytes", "period": "monthly", "last_alert_at": CHECKED_AT - timedelta(days=1)}}}
-    )  # fmt: skip
-    renotify = evaluate([egress(86)], stale_warning, POLICY, REF, CHECKED_AT).alerts
-    test_alert = Alert(
-        kind=AlertKind.TEST, metric=None, name="Test alert", level=Level.CRITICAL, previous_level=Level.OK,
-        id="flashback/main/#test/2026-11-22T10:00:00.000Z",
-        message="Test alert from Quota Sentinel for flashback/main.",
-        hint="Nothing to do. Real alerts look like this one.", test=True,
-    )  # fmt: skip
-    storage = QuotaMetric(metric_id="STORAGE_TOTAL_BYTES", name="Storage", used=9.6 * GIB, limit=10 * GIB, unit="bytes")
-    alerts_by_kind = {
-        "triggered": _walk([[egress(50)], [egress(85)]]),
-        "escalated": _walk([[egress(85)], [egress(97.79)]]),
-        "improved": _walk([[egress(97)], [egress(78)]]),
-        "resolved": _walk([[egress(85)], [egress(40)]]),
-        "renotify": renotify,
-        "check_failed": _walk([[egress(40)], auth]),
-        "check_recovered": _walk([[egress(40)], auth, [egress(41)]]),
-        "test": [test_alert],
-        "several": _walk([[egress(50), storage.model_copy(update={"used": GIB})], [egress(100), storage]]),
+    """Every sample, each checked a minute after the one before: distinct alert ids, as real runs have."""
+    return {name: _own_minute(document, minutes) for minutes, (name, document) in enumerate(documents().items())}
+
+
+def _alarm_description(logical_id: str) -> str:
+    """The AlarmDescription of ``logical_id`` in template.yaml, resolved for a stack named quota-sentinel."""
+    from local.template import Resolver, load_template
+
+    template = load_template(TEMPLATE)
+    refs = {
+        "FlashbackFunction": "quota-sentinel-FlashbackFunction-AbC123",
+        "DeadLetterQueue": "https://sqs.eu-west-1.amazonaws.com/123456789012/quota-sentinel-DeadLetterQueue-XyZ",
     }
-    return {kind: _document(alerts, minutes) for minutes, (kind, alerts) in enumerate(alerts_by_kind.items())}
+    resolver = Resolver(template, parameters={"FlashbackSchedule": "rate(15 minutes)"}, refs=refs)
+    description = resolver.resolve(template["Resources"][logical_id]["Properties"]["AlarmDescription"])
+    return str(description)
+
+
+def sample_alarms() -> dict[str, dict[str, Any]]:
+    """CloudWatch alarm notifications as SNS delivers them from the ops topic, described as the template says."""
+    base = {"AWSAccountId": "123456789012", "Region": "EU (Ireland)", "OldStateValue": "OK", "NewStateValue": "ALARM"}
+    return {
+        "alarm_dead_mans_switch": {
+            **base,
+            "AlarmName": "quota-sentinel-FlashbackDeadMansSwitchAlarm-1A2B3C",
+            "AlarmDescription": _alarm_description("FlashbackDeadMansSwitchAlarm"),
+            "NewStateReason": "Threshold Crossed: no datapoints were received for 3 periods (treated as breaching).",
+            "StateChangeTime": "2026-11-22T10:15:00.000+0000",
+            "Trigger": {
+                "MetricName": "SuccessfulChecks",
+                "Namespace": "QuotaSentinel",
+                "Statistic": "SUM",
+                "Dimensions": [
+                    {"value": "flashback", "name": "provider"},
+                    {"value": "quota-sentinel", "name": "service"},
+                ],
+            },
+        },
+        "alarm_dead_letter_queue": {
+            **base,
+            "AlarmName": "quota-sentinel-DeadLetterQueueDepthAlarm-4D5E6F",
+            "AlarmDescription": _alarm_description("DeadLetterQueueDepthAlarm"),
+            "NewStateReason": "Threshold Crossed: 1 datapoint [2.0] was greater than or equal to the threshold (1.0).",
+            "StateChangeTime": "2026-11-22T10:20:00.000+0000",
+            "Trigger": {
+                "MetricName": "ApproximateNumberOfMessagesVisible",
+                "Namespace": "AWS/SQS",
+                "Statistic": "MAXIMUM",
+                "Dimensions": [{"value": "quota-sentinel-DeadLetterQueue-XyZ", "name": "QueueName"}],
+            },
+        },
+    }
 
 
 def sample_cloudwatch_alarm() -> dict[str, Any]:
-    """A CloudWatch alarm notification as SNS delivers it from the ops topic."""
-    return {
-        "AlarmName": "quota-sentinel-FlashbackFunction-no-successful-check",
-        "AlarmDescription": "No successful Flashback quota check for 3 periods.",
-        "AWSAccountId": "123456789012",
-        "NewStateValue": "ALARM",
-        "NewStateReason": "Threshold Crossed: no datapoints were received for 3 periods (treated as breaching).",
-        "StateChangeTime": "2026-11-22T10:15:00.000+0000",
-        "Region": "EU (Ireland)",
-        "OldStateValue": "OK",
-        "Trigger": {"MetricName": "SuccessfulChecks", "Namespace": "QuotaSentinel", "Statistic": "SUM"},
-    }
+    """The dead-man's switch, as the ops topic delivers it."""
+    return sample_alarms()["alarm_dead_mans_switch"]

@@ -185,6 +185,8 @@ class RunSettings(_Strict):
     policy: Policy = Field(default_factory=Policy)
     state_ttl_days: int = Field(default=30, ge=1)
     max_concurrency: int = Field(default=16, ge=1, le=256)
+    # A page the team keeps on what to do about alerts; every alert links to it when set.
+    runbook_url: str | None = Field(default=None, pattern=r"^https?://\S+$", max_length=2000)
 
 
 class ProviderSettings(RunSettings):
@@ -216,6 +218,7 @@ _ENV_FIELDS = {
     "ALERT_TOPIC_ARN": "alert_topic_arn",
     "STATE_TTL_DAYS": "state_ttl_days",
     "MAX_CONCURRENCY": "max_concurrency",
+    "RUNBOOK_URL": "runbook_url",
 }
 _POLICY_ENV_FIELDS = {
     "WARNING_PERCENT": "warning_percent",

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Literal
 
 from shared.config import AccountPolicy
-from shared.formatting import format_percent, format_usage
 from shared.models import (
     AccountState,
     Alert,
+    AlertFacts,
     AlertKind,
     FailureReason,
     FailureState,
@@ -110,23 +111,6 @@ def _renotify_due(last_alert_at: datetime | None, renotify_seconds: int, now: da
     return now - last_alert_at >= timedelta(seconds=renotify_seconds)
 
 
-_KIND_WORDING = {
-    AlertKind.TRIGGERED: "reached {level}",
-    AlertKind.ESCALATED: "escalated to {level}",
-    AlertKind.IMPROVED: "improved to {level}",
-    AlertKind.RESOLVED: "is back to ok",
-    AlertKind.RENOTIFY: "is still {level}",
-}
-
-
-def _metric_message(kind: AlertKind, metric: QuotaMetric, level: Level) -> str:
-    wording = _KIND_WORDING[kind].format(level=level.value)
-    usage = format_usage(metric.used, metric.limit, metric.unit)
-    if metric.limit is None:
-        return f"{metric.name} {wording}: {usage}"
-    return f"{metric.name} {wording}: {format_percent(metric.percent)} used ({usage})"
-
-
 def _metric_alert(
     ref: AccountRef, kind: AlertKind, metric: QuotaMetric, level: Level, previous: Level, now: datetime
 ) -> Alert:
@@ -144,12 +128,17 @@ def _metric_alert(
         period=metric.period,
         resets_at=metric.resets_at,
         id=metric_alert_id(ref, metric.metric_id, now),
-        message=_metric_message(kind, metric, level),
         details=dict(metric.details),
     )
 
 
-def _gone_alert(ref: AccountRef, metric_id: str, gone: MetricState, why: str, now: datetime) -> Alert:
+def _gone_alert(
+    ref: AccountRef,
+    metric_id: str,
+    gone: MetricState,
+    why: Literal["no_longer_offered", "no_longer_reported"],
+    now: datetime,
+) -> Alert:
     return Alert(
         kind=AlertKind.RESOLVED,
         metric=metric_id,
@@ -159,7 +148,7 @@ def _gone_alert(ref: AccountRef, metric_id: str, gone: MetricState, why: str, no
         unit=gone.unit,
         period=gone.period,
         id=metric_alert_id(ref, metric_id, now),
-        message=f"{gone.name} is {why}; it was {gone.level.value} at {format_percent(gone.percent)} used",
+        facts=AlertFacts(gone=why, previous_percent=gone.percent),
     )
 
 
@@ -203,7 +192,9 @@ def _evaluate_metrics(
     for metric_id, gone in previous.metrics.items():
         if metric_id in states or metric_id in policy.ignore or gone.level is Level.OK:
             continue  # still there, or ignored now (silently dropped), or nothing to resolve
-        why = "no longer offered by the plan" if metric_id in reported else "no longer reported by the provider"
+        why: Literal["no_longer_offered", "no_longer_reported"] = (
+            "no_longer_offered" if metric_id in reported else "no_longer_reported"
+        )
         alerts.append(_gone_alert(ref, metric_id, gone, why, now))
     return states, alerts
 
@@ -217,7 +208,7 @@ def _recovered_alert(ref: AccountRef, failure: FailureState, now: datetime) -> A
         previous_level=Level.CRITICAL,
         reason=failure.reason,
         id=account_alert_id(ref, now),
-        message=f"Quota check works again after {failure.consecutive} failed check(s)",
+        facts=AlertFacts(failed_checks=failure.consecutive),
     )
 
 
@@ -235,34 +226,9 @@ def evaluate_success(
     return Evaluation(state=state, alerts=alerts, unknown_metric_ids=unknown)
 
 
-_REASON_WORDING = {
-    FailureReason.AUTH: "API key rejected",
-    FailureReason.NO_SUBSCRIPTION: "no active subscription",
-    FailureReason.RATE_LIMITED: "rate limited by the provider",
-    FailureReason.UNAVAILABLE: "provider unavailable",
-    FailureReason.BAD_RESPONSE: "unexpected response from the provider",
-}
-
-
-def failure_hint(reason: FailureReason, ref: AccountRef, key_unreadable: bool = False) -> str:
-    if key_unreadable:
-        return f"Check that {ref.key_source} exists and that the function may read and decrypt it."
-    if reason is FailureReason.AUTH:
-        return f"Check or rotate the API key in {ref.key_source}."
-    if reason is FailureReason.NO_SUBSCRIPTION:
-        return f"Renew or activate the {ref.provider} subscription for account {ref.account}."
-    if reason is FailureReason.RATE_LIMITED:
-        return "Lower the check frequency or ask the provider for a higher rate limit."
-    if reason is FailureReason.UNAVAILABLE:
-        return "Usually transient; check the provider's status page if it persists."
-    return "The provider's API may have changed; check the base URL and the provider's API notes."
-
-
 def _failed_alert(
     ref: AccountRef, error: ProviderError, kind: AlertKind, previous_level: Level, consecutive: int, now: datetime
 ) -> Alert:
-    wording = "API key could not be read" if error.key_unreadable else _REASON_WORDING[error.reason]
-    streak = f" ({consecutive} checks in a row)" if consecutive > 1 else ""
     return Alert(
         kind=kind,
         metric=None,
@@ -271,9 +237,8 @@ def _failed_alert(
         previous_level=previous_level,
         reason=error.reason,
         id=account_alert_id(ref, now),
-        message=f"Quota check failed: {wording}{streak}. {error.message[:1].upper()}{error.message[1:]}",
-        hint=failure_hint(error.reason, ref, error.key_unreadable),
         details={"http_status": error.status} if error.status is not None else {},
+        facts=AlertFacts(failed_checks=consecutive, error_message=error.message, key_unreadable=error.key_unreadable),
     )
 
 

@@ -1,9 +1,8 @@
-"""Numbers and units as people read them. Written once; email, alert messages and Slack use it."""
+"""Numbers and units as people read them. Written once; the words around them are in ``shared.wording``."""
 
 from __future__ import annotations
 
 import math
-from datetime import datetime
 
 _BINARY_UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB")
 
@@ -77,12 +76,6 @@ def format_remaining(used: float | None, limit: float | None, unit: str | None) 
     return format_amount(max(limit - used, 0), unit)
 
 
-def format_time(moment: datetime | None) -> str:
-    if moment is None:
-        return "unknown"
-    return moment.strftime("%Y-%m-%d %H:%M UTC")
-
-
 def progress_bar(percent: float | None, width: int = 10) -> str:
     """A text bar such as ``█████░░░░░``; full when at or above 100%."""
     if percent is None:
@@ -93,28 +86,3 @@ def progress_bar(percent: float | None, width: int = 10) -> str:
 
 def truncate(text: str, limit: int, suffix: str = "…") -> str:
     return text if len(text) <= limit else text[: max(0, limit - len(suffix))] + suffix
-
-
-_DETAIL_LABELS = {"http_status": "HTTP status"}
-
-
-def detail_label(key: str) -> str:
-    """``plan_due_date`` → ``Plan due date``."""
-    if key in _DETAIL_LABELS:
-        return _DETAIL_LABELS[key]
-    words = key.replace("_", " ").strip()
-    return words[:1].upper() + words[1:]
-
-
-def format_detail(value: object) -> str:
-    """A provider extra for people: top consumers read as ``name ($12.34)``, lists joined by commas."""
-    if isinstance(value, list):
-        return ", ".join(format_detail(item) for item in value)
-    if isinstance(value, dict):
-        name = value.get("name") or value.get("id")
-        if name is not None and isinstance(value.get("cost_cents"), int | float):
-            return f"{name} ({format_usd_cents(value['cost_cents'])})"
-        return ", ".join(f"{key}: {format_detail(item)}" for key, item in value.items())
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    return str(value)

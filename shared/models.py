@@ -6,7 +6,7 @@ import hashlib
 import math
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator
 
@@ -48,6 +48,8 @@ class AlertKind(StrEnum):
     CHECK_FAILED = "check_failed"
     CHECK_RECOVERED = "check_recovered"
     TEST = "test"
+    FORECAST = "forecast"
+    FORECAST_CLEARED = "forecast_cleared"
 
 
 class FailureReason(StrEnum):
@@ -117,6 +119,47 @@ class QuotaMetric(BaseModel):
         return self.used / self.limit * 100
 
 
+class Link(BaseModel):
+    """Something a person can open next: where the quota is managed, or the team's runbook."""
+
+    text: str = Field(min_length=1)
+    url: str = Field(min_length=1)
+
+
+class Forecast(BaseModel):
+    """When a metric runs out at its current rate (the contract's "Forecasts").
+
+    A ``forecast`` alert carries all four projection fields; a ``forecast_cleared`` alert may have no rate
+    left to project (the quota reset, or the metric became unlimited), and then only says why it cleared.
+    """
+
+    runs_out_at: datetime | None = None
+    hours_left: float | None = None
+    rate_per_hour: float | None = None
+    samples: int | None = None
+    # The reset time is one period after the last reset seen, not a date the provider gave.
+    resets_at_estimated: bool | None = None
+    # forecast_cleared only: why the forecast level fell back to ok (shared.forecast.ClearedBecause).
+    cleared_because: Literal["usage_slowed", "quota_reset", "no_limit"] | None = None
+
+
+class AlertFacts(BaseModel):
+    """What the words of an alert are made from beside its own fields; not part of the alert document.
+
+    The evaluator states facts; ``shared.wording`` turns them into ``message`` and ``hint`` when the
+    document is built.
+    """
+
+    # A resolved metric that is gone: "no_longer_offered" (limit 0 now) or "no_longer_reported".
+    gone: Literal["no_longer_offered", "no_longer_reported"] | None = None
+    previous_percent: float | None = None
+    # Failed checks in a row (check_failed, renotify of a failure, check_recovered).
+    failed_checks: int | None = None
+    # The provider's (or the key reader's) own short message about a failure; never a secret.
+    error_message: str | None = None
+    key_unreadable: bool = False
+
+
 class Alert(BaseModel):
     """One alert as it appears in the SNS alert document."""
 
@@ -133,10 +176,14 @@ class Alert(BaseModel):
     resets_at: datetime | None = None
     reason: FailureReason | None = None
     id: str
-    message: str
+    # Filled by shared.wording when the document is built; the evaluator leaves it empty.
+    message: str = ""
     hint: str | None = None
     details: dict[str, Any] = Field(default_factory=dict)
     test: bool = False
+    links: list[Link] = Field(default_factory=list)
+    forecast: Forecast | None = None
+    facts: AlertFacts = Field(default_factory=AlertFacts, exclude=True)
 
     @field_serializer("used", "limit")
     def _serialize_quantity(self, value: float | None) -> float | int | None:
@@ -153,6 +200,7 @@ class AlertDocument(BaseModel):
 
     version: int = 1
     provider: str
+    provider_name: str | None = None
     account: str
     checked_at: datetime
     severity: Level
@@ -163,9 +211,18 @@ class AlertDocument(BaseModel):
         return iso_utc(checked_at)
 
     @classmethod
-    def build(cls, provider: str, account: str, checked_at: datetime, alerts: list[Alert]) -> AlertDocument:
+    def build(
+        cls, provider: str, account: str, checked_at: datetime, alerts: list[Alert], provider_name: str | None = None
+    ) -> AlertDocument:
         severity = highest_level([alert.severity for alert in alerts])
-        return cls(provider=provider, account=account, checked_at=checked_at, severity=severity, alerts=alerts)
+        return cls(
+            provider=provider,
+            provider_name=provider_name,
+            account=account,
+            checked_at=checked_at,
+            severity=severity,
+            alerts=alerts,
+        )
 
     @property
     def document_id(self) -> str:

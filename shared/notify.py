@@ -16,9 +16,9 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from shared.messages import email_body, email_subject
 from shared.models import AlertDocument
 from shared.secrets import DEFAULT_SESSION_LOCK
+from shared.wording.email import email_body, email_subject
 
 if TYPE_CHECKING:
     from mypy_boto3_sns import SNSClient

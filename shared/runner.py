@@ -45,6 +45,8 @@ from shared.observability import correlation_id, logger, metrics
 from shared.providers import ProviderAdapter, check, get_adapter
 from shared.secrets import EnvLookup, SecretUnavailable, load_accounts_parameter, read_api_key
 from shared.state_store import DynamoStateStore, StateStore, StateStoreError, StoredAccount
+from shared.wording.document import compose, links
+from shared.wording.words import TEST_NAME
 
 DEFAULT_REMAINING_SECONDS = 60.0
 # Time kept back from the provider calls: an account whose provider call ends at the deadline must still be
@@ -174,7 +176,7 @@ def _persist(
         last_checked = stored.state.checked_at if stored.state else None
         now = run.now if last_checked is None or run.now > last_checked else last_checked + timedelta(milliseconds=1)
         evaluation = evaluate(outcome, stored.state, plan.policy, plan.ref, now)
-        document = AlertDocument.build(provider, name, now, evaluation.alerts) if evaluation.alerts else None
+        document = _document(run, plan, now, evaluation.alerts) if evaluation.alerts else None
         return outbox.Decision(evaluation, evaluation.state, document, now)
 
     lease = outbox.Lease(run.run_id, run.now.timestamp(), run.lease_seconds)
@@ -261,6 +263,22 @@ def _check_account(plan: AccountPlan, run: RunContext) -> AccountResult:
     return result
 
 
+def _document(run: RunContext, plan: AccountPlan, now: datetime, alerts: list[Alert]) -> AlertDocument:
+    """The published document: the alerts with their words, the provider's name and the links to act on.
+
+    The plan's adapter and provider: a custom provider's entry gives its own name and manage_url."""
+    name = plan.adapter.display_name
+    return compose(
+        plan.ref.provider,
+        plan.config.name,
+        now,
+        alerts,
+        provider_name=name,
+        key_source=plan.ref.key_source,
+        links=links(name, plan.adapter.manage_url, run.settings.runbook_url),
+    )
+
+
 def send_test_alert(plans: list[AccountPlan], event: Mapping[str, Any], run: RunContext) -> dict[str, Any]:
     """Publish one ``test`` alert through the real path; the state is not touched.
 
@@ -274,15 +292,13 @@ def send_test_alert(plans: list[AccountPlan], event: Mapping[str, Any], run: Run
     alert = Alert(
         kind=AlertKind.TEST,
         metric=None,
-        name="Test alert",
+        name=TEST_NAME,
         level=Level.CRITICAL,
         previous_level=Level.OK,
         id=channel_test_alert_id(plan.ref, run.now),
-        message=f"Test alert from Quota Sentinel for {provider}/{plan.config.name}: this channel receives alerts.",
-        hint="Nothing to do. Real alerts look like this one.",
         test=True,
     )
-    run.deps.publisher.publish(AlertDocument.build(provider, plan.config.name, run.now, [alert]))
+    run.deps.publisher.publish(_document(run, plan, run.now, [alert]))
     logger.info("test alert published", extra={"account": plan.config.name, "alert_id": alert.id})
     entry: dict[str, Any] = {"account": plan.config.name, "ok": True, "metrics": 0, "alerts": 1, "error": None}
     return {

@@ -19,8 +19,10 @@ from shared.config import load_slack_settings
 from shared.models import AlertDocument
 from shared.observability import logger
 from shared.secrets import read_webhook_url
-from shared.slack import SlackWebhook, render_alert_document, render_cloudwatch_alarm
+from shared.slack import SlackWebhook
 from shared.state_store import idempotency_layer
+from shared.wording.alarms import render_cloudwatch_alarm
+from shared.wording.slack import render_alert_document
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord

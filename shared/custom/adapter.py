@@ -221,13 +221,12 @@ def adapter_for(entry: ProviderEntry) -> CustomAdapter:
     facts: dict[str, Any] = {
         "entry": entry,
         "provider_id": entry.id,
+        "display_name": entry.name,
+        "manage_url": entry.manage_url,
         "default_base_url": entry.request.default_base_url,
         "endpoint_path": entry.request.path,
         "auth_header": auth.name if isinstance(auth, HeaderAuth) else "Authorization",
         "auth_scheme": None if isinstance(auth, HeaderAuth) else "Bearer",
-        # What alerts show: the provider's display name and where its quota is managed (as built-ins declare).
-        "display_name": entry.name,
-        "manage_url": entry.manage_url,
     }
     adapter_class = type(f"CustomAdapter_{entry.id}", (CustomAdapter,), facts)
     adapter: CustomAdapter = adapter_class()

@@ -24,6 +24,9 @@ class ProviderAdapter(ABC):
     """What a provider is: where its quota endpoint lives, how to authenticate, how to read the body."""
 
     provider_id: ClassVar[str]
+    # How people name the provider, and the page where its quota or plan is managed (alerts link to it).
+    display_name: ClassVar[str]
+    manage_url: ClassVar[str | None] = None
     default_base_url: ClassVar[str | None]
     endpoint_path: ClassVar[str]
     auth_header: ClassVar[str] = "Authorization"

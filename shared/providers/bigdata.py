@@ -89,6 +89,9 @@ class Envelope(LenientModel):
 
 @register("bigdata")
 class BigdataAdapter(ProviderAdapter):
+    display_name = "Bigdata.com"
+    # The public site: its billing page is not documented in the provider notes.
+    manage_url = "https://bigdata.com"
     default_base_url = "https://api.bigdata.com"
     endpoint_path = "/v1/subscription/quotas"
     auth_header = "X-API-KEY"

@@ -41,6 +41,9 @@ class QuotaResponse(_Envelope):
 
 @register("chatdoc")
 class ChatdocAdapter(ProviderAdapter):
+    display_name = "ChatDOC"
+    # The public site: its billing page is not documented in the provider notes.
+    manage_url = "https://chatdoc.com"
     default_base_url = "https://api.chatdoc.com/api/v2"
     endpoint_path = "/users/quota"
 

@@ -40,6 +40,9 @@ class QuotaResponse(_FlashbackModel):
 
 @register("flashback")
 class FlashbackAdapter(ProviderAdapter):
+    display_name = "Flashback"
+    # The public site: its billing page is not documented in the provider notes.
+    manage_url = "https://flashback.tech"
     default_base_url = "https://backend.flashback.tech"
     endpoint_path = "/user/quota"
 

@@ -104,6 +104,9 @@ QUOTA_TYPES = frozenset({"size", "count"})
 
 @register("onlyoffice")
 class OnlyofficeAdapter(ProviderAdapter):
+    display_name = "ONLYOFFICE DocSpace"
+    # The public site: the plan is managed in each portal's own payments page, whose path is not documented.
+    manage_url = "https://www.onlyoffice.com"
     # The portal URL is per account; the runner refuses an onlyoffice account without base_url.
     default_base_url = None
     endpoint_path = "/api/2.0/portal/payment/quota"

@@ -39,6 +39,9 @@ class QuotasResponse(LenientModel):
 
 @register("templatedocs")
 class TemplateDocsAdapter(ProviderAdapter):
+    display_name = "TemplateDocs"
+    # The public site: its billing page is not documented in the provider notes.
+    manage_url = "https://templatedocs.io"
     default_base_url = "https://templatedocs.io/api"
     endpoint_path = "/v1/account/quotas"
 

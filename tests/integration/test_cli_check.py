@@ -78,9 +78,9 @@ def test_dry_run_prints_each_alert_as_email_and_slack_but_sends_nothing(
 ) -> None:
     serve(httpserver, body=body_at(97))
     _, out, _ = dry_run(tmp_path, accounts)
-    assert "▶ alert (dry run, not sent)  flashback/main  triggered EGRESS_MONTHLY_BYTES  [critical]" in out
-    assert "Subject: [CRITICAL] flashback/main: Monthly egress in bytes at 97% of 2 GiB" in out
-    assert "🔴 Monthly egress in bytes — Triggered · ok → critical" in out
+    assert "▶ alert (dry run, not sent)  flashback/main  triggered EGRESS_MONTHLY_BYTES  [routed as critical]" in out
+    assert "Subject: [CRITICAL] flashback/main: Monthly egress 97% used" in out
+    assert "🔴 Flashback main: Monthly egress 97% used — 61.4 MiB of 2 GiB left, resets monthly" in out
     assert len(httpserver.log) == 1
 
 
@@ -114,8 +114,8 @@ def test_check_keeps_state_in_the_local_stack_and_status_shows_it(
 
     code, out, err = run(tmp_path, *check)
     assert (code, err) == (1, "")
-    assert "▶ alert  flashback/main  triggered EGRESS_MONTHLY_BYTES  [warning]" in out
-    assert "Subject: [WARNING] flashback/main: Monthly egress in bytes at 83% of 2 GiB" in out
+    assert "▶ alert  flashback/main  triggered EGRESS_MONTHLY_BYTES  [routed as warning]" in out
+    assert "Subject: [WARNING] flashback/main: Monthly egress 83% used" in out
     assert "💬 Slack  (SlackNotifierFunction → loopback webhook)" in out
 
     code, out, err = run(tmp_path, *check)  # unchanged: no second alert
@@ -129,7 +129,7 @@ def test_check_keeps_state_in_the_local_stack_and_status_shows_it(
     table = out[out.index("PROVIDER/ACCOUNT") :].splitlines()
     assert "LAST CHECKED (UTC)" in table[0]
     rows = [line for line in table[2:] if line.strip()]
-    assert rows[0].split()[:5] == ["flashback/main", "Monthly", "egress", "in", "bytes"]
+    assert rows[0].split()[:3] == ["flashback/main", "Monthly", "egress"]  # no unit words in names
     assert "83%" in rows[0]
 
     code, out, err = run(tmp_path, "status", "--json")

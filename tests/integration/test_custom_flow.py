@@ -85,7 +85,7 @@ def custom_env(httpserver: HTTPServer, aws: Aws, monkeypatch: pytest.MonkeyPatch
     base_url = httpserver.url_for("").rstrip("/")
     environment = {
         "STATE_TABLE_NAME": aws.table_name, "ALERT_TOPIC_ARN": aws.topic_arn, "ACME_KEY": API_KEY,
-        "BETA_KEY": BETA_KEY, "FAILURE_ALERT_AFTER": "1",
+        "BETA_KEY": BETA_KEY, "FAILURE_ALERT_AFTER": "1", "RUNBOOK_URL": "https://wiki.example/quota-runbook",
         "CUSTOM_PROVIDERS": json.dumps([acme_entry(base_url), beta_entry(base_url)]),
     }  # fmt: skip
     for name, value in environment.items():
@@ -141,6 +141,16 @@ def test_two_custom_providers_with_a_crossing_a_rule_failure_and_a_provider_down
         960, 1000, "monthly", "2026-12-01T00:00:00Z",
     )  # fmt: skip
     assert crossing["id"].startswith("acme/main/api_calls/")
+    # The entry's name and manage_url are what people read and open, with the runbook.
+    assert documents["acme", "main"]["provider_name"] == "Acme Cloud"
+    assert crossing["links"] == [
+        {"text": "Open Acme Cloud", "url": "https://console.acme.example/billing"},
+        {"text": "Runbook", "url": "https://wiki.example/quota-runbook"},
+    ]
+    assert documents["beta", "prod"]["provider_name"] == "Beta Mail"
+    assert documents["beta", "prod"]["alerts"][0]["links"] == [
+        {"text": "Runbook", "url": "https://wiki.example/quota-runbook"}
+    ]
     assert [d["alerts"][0]["reason"] for d in (documents["beta", "prod"], documents["beta", "staging"])] == [
         "unavailable", "unavailable",
     ]  # fmt: skip

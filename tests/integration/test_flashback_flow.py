@@ -109,7 +109,8 @@ def test_alert_document_matches_the_contract(
     serve(httpserver, body=body_at(97.79))
     invoke(flashback_app)
     [document] = aws.messages()
-    assert set(document) == {"version", "provider", "account", "checked_at", "severity", "alerts"}
+    assert set(document) == {"version", "provider", "provider_name", "account", "checked_at", "severity", "alerts"}
+    assert document["provider_name"] == "Flashback"
     assert document["severity"] == "critical"
     [alert] = document["alerts"]
     assert {k: alert[k] for k in ("kind", "metric", "name", "level", "previous_level", "unit", "period", "reason")} == {
@@ -118,7 +119,8 @@ def test_alert_document_matches_the_contract(
     }  # fmt: skip
     assert alert["limit"] == EGRESS_MAX
     assert alert["percent"] == pytest.approx(97.79, abs=0.01)
-    assert alert["message"].startswith("Monthly egress in bytes reached critical: 98% used")
+    assert alert["message"].startswith("Monthly egress 98% used — ")
+    assert alert["links"][0] == {"text": "Open Flashback", "url": "https://flashback.tech"}
 
 
 @pytest.mark.parametrize(

@@ -85,13 +85,15 @@ def test_every_kind_is_posted_as_block_kit(
     document = sample_documents()[kind]
     assert invoke(notifier_app, document.model_dump(mode="json")) == {"delivered": 1, "duplicates": 0, "refused": 0}
     [payload] = posted(httpserver)
-    assert payload["text"].startswith("flashback/main: ")
-    header, *sections, context = payload["blocks"]
+    where = f"{document.provider_name} {document.account}: "
+    assert payload["text"].startswith(where) or payload["text"].startswith(f"TEST {where}")
+    header, *sections, actions, context = payload["blocks"]
     assert header["type"] == "header"
     assert len(sections) == len(document.alerts)
     assert all(section["type"] == "section" for section in sections)
+    assert [button["url"] for button in actions["elements"]] == [link.url for link in document.alerts[0].links]
     assert context["type"] == "context"
-    assert context["elements"][0]["text"].startswith("Checked 2026-11-22 10:")
+    assert context["elements"][0]["text"].startswith("Checked Sun 22 Nov 2026 10:")
     assert document.alerts[0].id in context["elements"][0]["text"]
 
 
@@ -134,8 +136,9 @@ def test_sixty_alerts_stay_within_slack_limits(slack: str, httpserver: HTTPServe
     assert len(blocks) <= 50
     assert len(blocks[0]["text"]["text"]) <= 150
     assert all(len(b["text"]["text"]) <= 3000 for b in blocks if b["type"] == "section")
-    assert blocks[-2]["text"]["text"] == "+13 more"
-    assert sum(1 for b in blocks if b["type"] == "section") == 48
+    assert blocks[-2]["type"] == "actions"  # the links to act on stay
+    assert blocks[-3]["text"]["text"] == "+14 more"
+    assert sum(1 for b in blocks if b["type"] == "section") == 47
 
 
 def test_429_honours_retry_after_within_the_remaining_time(
@@ -192,11 +195,11 @@ def test_cloudwatch_alarm_is_rendered_as_an_ops_alert(
     httpserver.expect_request(HOOK_PATH).respond_with_data("ok")
     assert invoke(notifier_app, sample_cloudwatch_alarm())["delivered"] == 1
     [payload] = posted(httpserver)
-    assert (
-        payload["blocks"][0]["text"]["text"] == "🚨 Ops: quota-sentinel-FlashbackFunction-no-successful-check is ALARM"
-    )
+    name = "quota-sentinel-FlashbackDeadMansSwitchAlarm-1A2B3C"
+    assert payload["blocks"][0]["text"]["text"] == f"🚨 Ops: {name} is firing"
     assert "OK → ALARM" in payload["blocks"][1]["text"]["text"]
-    assert payload["text"].startswith("quota-sentinel-FlashbackFunction-no-successful-check is ALARM")
+    assert payload["blocks"][2]["text"]["text"].startswith("*Next steps*\n1. Read the last runs: `sam logs")
+    assert payload["text"].startswith(f"{name} is ALARM")
 
 
 def test_unreadable_message_fails_with_a_clear_error(

@@ -164,6 +164,7 @@ def test_provider_function_environment_and_least_privilege(
     for name in ("WARNING_PERCENT", "CRITICAL_PERCENT", "HYSTERESIS_PERCENT", "RENOTIFY_SECONDS"):
         assert name in variables
     assert variables["MAX_CONCURRENCY"] == {"Ref": "MaxConcurrency"}
+    assert variables["RUNBOOK_URL"] == {"Ref": "RunbookUrl"}
     assert properties["Timeout"] == {"Ref": "FunctionTimeout"}
     # Only inline statements: SAM's policy templates grant Scan, DeleteItem and DescribeParameters on "*".
     [policy] = properties["Policies"]
@@ -480,3 +481,19 @@ def test_outputs_are_described(template: dict[str, Any]) -> None:
     outputs = template["Outputs"]
     assert {"StateTableName", "AlertTopicArn", "OpsTopicArn", "DeadLetterQueueUrl"} <= set(outputs)
     assert all(output.get("Description") for output in outputs.values())
+
+
+def test_every_alarm_says_what_to_check_next(template: dict[str, Any]) -> None:
+    """Email subscribers of the ops topic read CloudWatch's own message: only AlarmDescription can hold a next step."""
+    alarms = resources_of_type(template, "AWS::CloudWatch::Alarm")
+    assert alarms
+    for logical_id, alarm in alarms.items():
+        description = alarm["Properties"]["AlarmDescription"]
+        text = description["Fn::Sub"] if isinstance(description, dict) else description
+        assert "Next: " in text, logical_id
+        assert len(text) <= 1024, logical_id  # CloudWatch's limit, before substitution grows it a little
+        if "DeadMansSwitch" in logical_id or ("Errors" in logical_id and "SlackNotifier" not in logical_id):
+            function = logical_id.replace("DeadMansSwitchAlarm", "Function").replace("ErrorsAlarm", "Function")
+            assert f"sam logs -n {function} --stack-name ${{AWS::StackName}}" in text, logical_id
+    dead_letters = alarms["DeadLetterQueueDepthAlarm"]["Properties"]["AlarmDescription"]["Fn::Sub"]
+    assert "--queue-url ${DeadLetterQueue}" in dead_letters and "redrive" in dead_letters

@@ -30,6 +30,15 @@ def test_the_adapter_is_registered_under_its_id(provider: str) -> None:
 
 
 @pytest.mark.parametrize("provider", PROVIDER_IDS)
+def test_the_adapter_names_itself_and_where_its_quota_is_managed(provider: str) -> None:
+    adapter = get_adapter(provider)
+    assert adapter.display_name.strip(), f"{provider}: display_name is empty"
+    assert adapter.manage_url is not None and adapter.manage_url.startswith("https://"), (
+        f"{provider}: manage_url must be the https page where its quota or plan is managed"
+    )
+
+
+@pytest.mark.parametrize("provider", PROVIDER_IDS)
 def test_the_handler_is_the_thin_one(provider: str) -> None:
     app = REPO_ROOT / "functions" / provider / "app.py"
     assert app.is_file(), f"{provider}: functions/{provider}/app.py is missing"

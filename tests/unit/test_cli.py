@@ -32,7 +32,7 @@ from shared.http import HttpResult
 from shared.key_references import EnvKey
 from shared.models import AccountState, Alert, FailureReason, ProviderError
 from shared.providers import PROVIDER_IDS, get_adapter, interpret
-from shared.slack import render_alert_document
+from shared.wording.slack import render_alert_document
 
 SECRET = "fb-live-do-not-print-me-42"
 
@@ -475,9 +475,12 @@ def test_rate_limit_carries_retry_after() -> None:
 def test_slack_message_renders_as_plain_lines_without_markup() -> None:
     document = sample_documents()["escalated"]
     lines = [line.plain for line in slack_lines(render_alert_document(document))]
-    assert lines[0] == "🔴 flashback/main: Monthly egress at 98% of 2 GiB"
-    assert lines[1] == "🔴 Monthly egress — Escalated · warning → critical"
-    assert lines[2] == "█████████░ 98% · 1.96 GiB of 2 GiB · 45.3 MiB left"
+    assert lines[0] == "🔴 Flashback main: Monthly egress 97% used — 61.4 MiB of 2 GiB left, resets monthly"
+    assert lines[1] == "█████████░ Now critical, was warning."
+    assert (
+        lines[2]
+        == "[Open Flashback] https://flashback.tech  [Runbook] https://wiki.example.com/runbooks/quota-sentinel"
+    )
     # Underscores in metric ids are not read as italics, and nothing is lost from the context.
     assert lines[-1].endswith("flashback/main/EGRESS_MONTHLY_BYTES/2026-11-22T10:01:00.000Z")
 

@@ -19,6 +19,7 @@ from shared.models import (
     ProviderError,
     QuotaMetric,
 )
+from shared.wording.document import compose
 
 NOW = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
 REF = AccountRef(provider="flashback", account="main", key_source="SSM parameter /qs/flashback/main")
@@ -97,7 +98,7 @@ def test_alert_carries_usage_and_rounded_percent() -> None:
     assert alert.kind is AlertKind.ESCALATED
     assert (alert.used, alert.limit, alert.percent) == (2_100_000_000, 2_147_483_648, 97.79)
     assert (alert.unit, alert.period, alert.resets_at) == ("bytes", "monthly", datetime(2026, 12, 1, tzinfo=UTC))
-    assert alert.message == "Monthly egress in bytes escalated to critical: 98% used (1.96 GiB of 2 GiB)"
+    assert alert.message == ""  # facts only: shared.wording writes the words when the document is built
 
 
 def test_unlimited_metric_is_ok_and_never_alerts() -> None:
@@ -122,7 +123,7 @@ def test_limit_zero_after_an_alert_resolves_as_no_longer_offered() -> None:
     result = evaluate_success([zero], state_at(Level.WARNING), POLICY, REF, NOW)
     [alert] = result.alerts
     assert (alert.kind, alert.level, alert.previous_level) == (AlertKind.RESOLVED, Level.OK, Level.WARNING)
-    assert "no longer offered" in alert.message
+    assert (alert.facts.gone, alert.facts.previous_percent) == ("no_longer_offered", 1)
     assert result.state.metrics == {}
 
 
@@ -130,7 +131,7 @@ def test_metric_no_longer_reported_is_dropped_with_resolved_when_it_was_above_ok
     result = evaluate_success([], state_at(Level.CRITICAL), POLICY, REF, NOW)
     [alert] = result.alerts
     assert (alert.kind, alert.level, alert.previous_level) == (AlertKind.RESOLVED, Level.OK, Level.CRITICAL)
-    assert "no longer reported" in alert.message
+    assert alert.facts.gone == "no_longer_reported"
     assert alert.used is None
     assert result.state.metrics == {}
 
@@ -220,7 +221,7 @@ def test_transient_reasons_count_together_and_report_the_latest() -> None:
         state, alerts = result.state, alerts + result.alerts
     [alert] = alerts
     assert alert.reason is FailureReason.UNAVAILABLE
-    assert "3 checks in a row" in alert.message
+    assert alert.facts.failed_checks == 3
 
 
 def test_permanent_failure_resets_the_transient_count() -> None:
@@ -251,8 +252,10 @@ def test_check_failed_alert_is_account_level_and_critical_with_a_hint() -> None:
         AlertKind.CHECK_FAILED, None, Level.CRITICAL, Level.OK,
     )  # fmt: skip
     assert alert.reason is FailureReason.AUTH
-    assert alert.hint is not None
-    assert "SSM parameter /qs/flashback/main" in alert.hint
+    assert (alert.facts.error_message, alert.facts.failed_checks) == ("HTTP 401: NO_AUTH_USER", 1)
+    [worded] = compose("flashback", "main", NOW, [alert], key_source=REF.key_source).alerts
+    assert worded.hint == "Check or rotate the API key in SSM parameter /qs/flashback/main."
+    assert worded.message == "Quota check failed: API key rejected. HTTP 401: NO_AUTH_USER."
     assert alert.id == "flashback/main/#account/2026-11-22T10:00:00.000Z"
 
 

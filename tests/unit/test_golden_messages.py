@@ -1,6 +1,9 @@
-"""Golden files of what people read: the real adapters read the fixture bodies, the real evaluator walks
-usage sequences that produce every alert kind, and email (shared.messages) and Slack (shared.slack) render
-the documents. The output must match tests/golden/ byte for byte.
+"""Golden files of what people read, and the rules they keep.
+
+cli.samples makes the documents with the real pipeline: the real adapters read the fixture bodies, the real
+evaluator walks usage sequences to every alert kind, and the runner's document building adds the words and
+links. cli.preview renders them (email, Slack, ops alarms), exactly as `make preview` writes them, and the
+output must match tests/golden/ byte for byte.
 
 A wording change is then a reviewed diff of tests/golden/, never a surprise. Regenerate on purpose with
 
@@ -13,184 +16,43 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from shared.config import AccountConfig, Policy
-from shared.evaluation import AccountRef, evaluate
-from shared.http import HttpResult
-from shared.key_references import EnvKey
-from shared.messages import email_body, email_subject
-from shared.models import AccountState, Alert, AlertDocument, ProviderError, QuotaMetric
-from shared.providers import get_adapter, interpret
-from shared.runner import Dependencies, run_provider
-from shared.slack import render_alert_document
-from tests.conftest import FakeLambdaContext, load_fixture
+from cli.preview import previews
+from cli.samples import sample_documents
+from shared.models import AlertDocument, AlertKind, Level
+from shared.wording.email import SUBJECT_MAX, email_body, email_subject
+from shared.wording.slack import (
+    MAX_BLOCKS,
+    MAX_BUTTON_TEXT,
+    MAX_BUTTON_URL,
+    MAX_FALLBACK_TEXT,
+    MAX_HEADER,
+    MAX_SECTION,
+    render_alert_document,
+)
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"
-# A fixed clock: every id, time and "resets in" in the messages is stable.
-NOW = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
-POLICY = Policy().for_account(AccountConfig(name="golden", api_key=EnvKey(env="GOLDEN_KEY")), "golden")
-
-Outcome = list[QuotaMetric] | ProviderError
+DOCUMENTS = sample_documents()
+PREVIEWS = previews()
 
 
-def read(provider: str, fixture: str, status: int = 200, body: Any = None) -> Outcome:
-    """What the real adapter makes of a fixture body (or ``body``) answered with ``status``."""
-    answer = load_fixture(fixture) if body is None else body
-    try:
-        return interpret(get_adapter(provider), HttpResult(status, answer, json.dumps(answer), "application/json"), [])
-    except ProviderError as error:
-        return error
-
-
-def _amount(metric: QuotaMetric, used: float) -> float:
-    """Counts stay whole, as a provider reports them."""
-    return float(round(used)) if metric.unit == "count" else used
-
-
-def at(percent: float, *metric_ids: str) -> Callable[[Outcome], Outcome]:
-    """The adapter's metrics with ``metric_ids`` (all when none named) set to ``percent`` of their limit."""
-
-    def scale(outcome: Outcome) -> Outcome:
-        assert isinstance(outcome, list), outcome
-        return [
-            m.model_copy(update={"used": _amount(m, m.limit * percent / 100)})
-            if m.limit and (not metric_ids or m.metric_id in metric_ids)
-            else m
-            for m in outcome
-        ]
-
-    return scale
-
-
-def walk(provider: str, account: str, steps: list[Outcome], state: AccountState | None = None) -> AlertDocument:
-    """The evaluator over ``steps``, an hour apart, ending at NOW; the last step's alerts as a document."""
-    ref = AccountRef(provider, account, key_source=f"SSM parameter /quota-sentinel/{provider}/{account}")
-    alerts: list[Alert] = []
-    for hour, outcome in enumerate(steps):
-        now = NOW - timedelta(hours=len(steps) - 1 - hour)
-        evaluation = evaluate(outcome, state, POLICY, ref, now)
-        state, alerts = evaluation.state, evaluation.alerts
-    assert alerts, f"{provider}/{account}: the sequence gave no alert"
-    return AlertDocument.build(provider, account, NOW, alerts)
-
-
-def flashback(percent: float) -> Outcome:
-    return at(percent, "EGRESS_MONTHLY_BYTES")(read("flashback", "provider_flashback_ok.json"))
-
-
-def chatdoc(percent: float) -> Outcome:
-    return at(percent, "question")(read("chatdoc", "provider_chatdoc_ok.json"))
-
-
-def onlyoffice_full(percent: float) -> Outcome:
-    return at(percent)(read("onlyoffice", "provider_onlyoffice_ok.json"))
-
-
-def the_test_alert() -> AlertDocument:
-    """The test alert as the runner publishes it for {"test_alert": true}."""
-
-    class Collect:
-        documents: list[AlertDocument] = []  # noqa: RUF012 - one run
-
-        def publish(self, document: AlertDocument) -> str:
-            self.documents.append(document)
-            return "golden"
-
-    class NoStore:
-        def __getattr__(self, name: str) -> Any:
-            raise AssertionError(f"the test alert must not touch the state ({name})")
-
-    publisher = Collect()
-    environ = {
-        "STATE_TABLE_NAME": "golden",
-        "ALERT_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:golden",
-        "ACCOUNTS": json.dumps([{"name": "main", "api_key": {"env": "GOLDEN_KEY"}}]),
-        "GOLDEN_KEY": "golden-key",
-    }
-    deps = Dependencies(store=NoStore(), publisher=publisher, clock=lambda: NOW)  # type: ignore[arg-type]
-    run_provider("flashback", {"test_alert": True}, FakeLambdaContext(), dependencies=deps, environ=environ)
-    [document] = publisher.documents
-    return document
-
-
-def documents() -> dict[str, AlertDocument]:
-    """One document per alert kind (and a few that carry several), from the real adapters and evaluator."""
-    bigdata_401 = read(
-        "bigdata", "edge_bigdata_error_bodies.json", 401, load_fixture("edge_bigdata_error_bodies.json")["401"]
-    )
-    templatedocs_429 = read("templatedocs", "provider_templatedocs_429.json", 429)
-    # Warned two days ago and still at warning: due to be told again (RENOTIFY_SECONDS, one day).
-    warned = evaluate(chatdoc(85), None, POLICY, AccountRef("chatdoc", "support"), NOW - timedelta(days=2)).state
-    return {
-        "triggered": walk("flashback", "main", [flashback(50), flashback(85)]),
-        "escalated": walk("flashback", "main", [flashback(85), flashback(97)]),
-        "escalated_exhausted": walk("flashback", "main", [flashback(97), flashback(100)]),
-        "improved": walk("flashback", "main", [flashback(97), flashback(78)]),
-        "resolved": walk("flashback", "main", [flashback(85), flashback(40)]),
-        "resolved_no_longer_reported": walk(
-            "onlyoffice",
-            "portal",
-            [onlyoffice_full(85), read("onlyoffice", "provider_onlyoffice_user_role_trial.json")],
-        ),
-        "renotify": walk("chatdoc", "support", [chatdoc(86)], state=warned),
-        "check_failed_auth": walk(
-            "bigdata", "research", [read("bigdata", "provider_bigdata_credits_ok.json"), bigdata_401]
-        ),
-        "check_failed_rate_limited": walk(
-            "templatedocs",
-            "docs-team",
-            [
-                read("templatedocs", "provider_templatedocs_ok.json"),
-                templatedocs_429,
-                templatedocs_429,
-                templatedocs_429,
-            ],
-        ),
-        "check_recovered": walk(
-            "bigdata",
-            "research",
-            [
-                read("bigdata", "provider_bigdata_credits_ok.json"),
-                bigdata_401,
-                read("bigdata", "provider_bigdata_credits_ok.json"),
-            ],
-        ),
-        "several": walk("onlyoffice", "portal", [onlyoffice_full(50), onlyoffice_full(96)]),
-        "test": the_test_alert(),
-    }
-
-
-DOCUMENTS = documents()
-
-
-def rendered(document: AlertDocument) -> dict[str, str]:
-    return {
-        "email": f"Subject: {email_subject(document)}\n\n{email_body(document)}\n",
-        "slack": json.dumps(render_alert_document(document), ensure_ascii=False, indent=2) + "\n",
-    }
-
-
-def test_the_sequences_produce_every_alert_kind() -> None:
-    kinds = {alert.kind.value for document in DOCUMENTS.values() for alert in document.alerts}
-    assert kinds == {
-        "triggered", "escalated", "improved", "resolved", "renotify", "check_failed", "check_recovered", "test",
-    }  # fmt: skip
+def test_the_samples_produce_every_alert_kind() -> None:
+    kinds = {alert.kind for document in DOCUMENTS.values() for alert in document.alerts}
+    assert kinds == set(AlertKind)
     gone = DOCUMENTS["resolved_no_longer_reported"].alerts
     assert any("no longer reported" in alert.message for alert in gone), [a.message for a in gone]
 
 
-@pytest.mark.parametrize("name", sorted(DOCUMENTS))
-@pytest.mark.parametrize("channel", ["email", "slack"])
-def test_what_people_read_matches_the_golden_file(name: str, channel: str) -> None:
-    path = GOLDEN / channel / f"{name}.{'txt' if channel == 'email' else 'json'}"
-    text = rendered(DOCUMENTS[name])[channel]
+@pytest.mark.parametrize("name", sorted(PREVIEWS))
+def test_what_people_read_matches_the_golden_file(name: str) -> None:
+    path = GOLDEN / name
+    text = PREVIEWS[name]
     if UPDATE:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
@@ -199,6 +61,120 @@ def test_what_people_read_matches_the_golden_file(name: str, channel: str) -> No
 
 
 def test_no_golden_file_is_left_over() -> None:
-    expected = {f"email/{n}.txt" for n in DOCUMENTS} | {f"slack/{n}.json" for n in DOCUMENTS}
     found = {str(p.relative_to(GOLDEN)) for p in GOLDEN.rglob("*") if p.is_file()}
-    assert found == expected
+    assert found == set(PREVIEWS)
+
+
+def _texts(document: AlertDocument) -> list[str]:
+    """Every text a person reads: the email subject and body, the Slack fallback and every Block Kit text."""
+    payload = render_alert_document(document)
+    found = [email_subject(document), email_body(document), payload["text"]]
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "text" and isinstance(value, str):
+                    found.append(value)
+                else:
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(payload["blocks"])
+    return found
+
+
+_LEVEL_WORD = re.compile(r"(?i)(\bwas\s+)?\b(ok|warning|critical|exhausted)\b")
+
+
+@pytest.mark.parametrize("name", sorted(DOCUMENTS))
+def test_people_read_current_levels_only_and_never_the_routing_severity(name: str) -> None:
+    document = DOCUMENTS[name]
+    current = {alert.level.value for alert in document.alerts}
+    for text in _texts(document):
+        for match in _LEVEL_WORD.finditer(text):
+            level = match.group(2).lower()
+            if level == "ok" or match.group(1):
+                continue  # "ok" is also a plain word; a previous level may be told as "was <level>"
+            assert level in current, f"{name}: {level!r} is not a current level in {text!r}"
+    if document.severity.value not in current:
+        # The routing severity counts a previous level: it may appear only as "was <level>".
+        for text in _texts(document):
+            bare = _LEVEL_WORD.sub(lambda m: "" if m.group(1) else m.group(0), text)
+            assert not re.search(rf"(?i)\b{document.severity.value}\b", bare), (name, text)
+
+
+@pytest.mark.parametrize("name", sorted(DOCUMENTS))
+def test_slack_payloads_keep_block_kit_limits(name: str) -> None:
+    payload = render_alert_document(DOCUMENTS[name])
+    blocks = payload["blocks"]
+    assert len(blocks) <= MAX_BLOCKS
+    assert len(payload["text"]) <= MAX_FALLBACK_TEXT
+    for block in blocks:
+        if block["type"] == "header":
+            assert len(block["text"]["text"]) <= MAX_HEADER
+        if block["type"] == "section":
+            assert len(block["text"]["text"]) <= MAX_SECTION
+        if block["type"] == "actions":
+            assert 1 <= len(block["elements"]) <= 25
+            for button in block["elements"]:
+                assert button["type"] == "button"
+                assert len(button["text"]["text"]) <= MAX_BUTTON_TEXT
+                assert 0 < len(button["url"]) <= MAX_BUTTON_URL
+    json.dumps(payload)  # serialisable as it is posted
+
+
+@pytest.mark.parametrize("name", sorted(DOCUMENTS))
+def test_every_alert_links_to_where_its_quota_is_managed_and_to_the_runbook(name: str) -> None:
+    document = DOCUMENTS[name]
+    assert document.provider_name
+    for alert in document.alerts:
+        texts = [link.text for link in alert.links]
+        assert texts[0].startswith(f"Open {document.provider_name}"), texts
+        assert "Runbook" in texts
+    body = email_body(document)
+    payload = json.dumps(render_alert_document(document))
+    for link in document.alerts[0].links:
+        assert f"{link.text}: {link.url}" in body
+        assert link.url in payload
+
+
+@pytest.mark.parametrize("name", sorted(DOCUMENTS))
+def test_subjects_are_short_ascii_and_name_the_worst_current_item(name: str) -> None:
+    document = DOCUMENTS[name]
+    subject = email_subject(document)
+    assert len(subject) <= SUBJECT_MAX and subject.isascii() and "\n" not in subject
+    if len(document.alerts) > 1:
+        more = len(document.alerts) - 1
+        assert subject.endswith(f"(+{more} more change{'' if more == 1 else 's'})"), subject
+    assert "Alert id" not in email_body(document)
+    assert "severity" not in email_body(document).lower()
+
+
+def test_a_two_change_message_is_named_by_its_worst_current_item() -> None:
+    document = DOCUMENTS["two_changes"]
+    assert email_subject(document) == "[CRITICAL] chatdoc/support: Questions 97% used (+1 more change)"
+    header = render_alert_document(document)["blocks"][0]["text"]["text"]
+    assert header == "🔴 ChatDOC support: Questions 97% used (+1 more change)"
+
+
+def test_an_improvement_says_now_and_was() -> None:
+    document = DOCUMENTS["improved"]
+    assert document.severity is Level.CRITICAL  # routing still counts the previous level
+    assert email_subject(document).startswith("[WARNING] ")
+    assert "Now warning, was critical." in email_body(document)
+
+
+def test_test_alerts_say_test_in_subject_and_header_and_still_route_as_critical() -> None:
+    document = DOCUMENTS["test"]
+    assert document.severity is Level.CRITICAL
+    assert email_subject(document).startswith("[TEST] ")
+    assert "TEST" in render_alert_document(document)["blocks"][0]["text"]["text"]
+
+
+def test_a_cleared_forecast_does_not_read_like_a_resolved_alert() -> None:
+    document = DOCUMENTS["forecast_cleared"]
+    texts = " ".join(_texts(document))
+    assert "RESOLVED" not in texts and "back to" not in texts and "✅" not in texts
+    assert "usage slowed" in texts and "86% used" in texts

@@ -164,7 +164,7 @@ def test_a_missing_variable_is_named_because_a_variable_name_is_no_key() -> None
     )
     assert summary["accounts"][0]["error"] == "auth: environment variable FLASHBACK_KEY is not set"
     assert publisher.documents[0].alerts[0].message == (
-        "Quota check failed: API key could not be read. Environment variable FLASHBACK_KEY is not set"
+        "Quota check failed: API key could not be read. Environment variable FLASHBACK_KEY is not set."
     )
 
 
