@@ -19,7 +19,7 @@ from shared.providers import PROVIDER_IDS
 pytestmark = pytest.mark.integration
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-ALERT_LINE = re.compile(r"^\s*▶ alert\s+(\w+)/(\S+)\s+(.+?)\s+\[(\w+)\]$")
+ALERT_LINE = re.compile(r"^\s*▶ alert\s+(\w+)/(\S+)\s+(.+?)\s+\[(?:routed as )?(\w+)\]$")
 KINDS = {"triggered", "escalated", "improved", "resolved", "renotify", "check_failed", "check_recovered"}
 
 
