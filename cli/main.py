@@ -4,6 +4,7 @@
     quota-sentinel check --provider flashback --accounts accounts.json [--dry-run] [--json]
     quota-sentinel status [--provider flashback] [--json]
     quota-sentinel history PROVIDER/ACCOUNT [METRIC] [--csv]
+    quota-sentinel provider test FILE [--account NAME]
 
 (``python -m cli`` is the same.) Exit codes follow the monitoring-plugin convention: 0 ok, 1 warning,
 2 critical or exhausted, 3 unknown (a failed check, no state, a configuration error or a usage error).
@@ -103,7 +104,25 @@ def build_parser() -> argparse.ArgumentParser:
     history.add_argument("target", metavar="PROVIDER/ACCOUNT", help="for example flashback/main")
     history.add_argument("metric", nargs="?", metavar="METRIC", help="one metric id (default: every metric)")
     history.add_argument("--csv", action="store_true", help="metric,time,used rows, for spreadsheets")
-    for command in (simulate, check, status, history):
+    provider = commands.add_parser(
+        "provider",
+        help="custom providers (no code): try an entry",
+        description="Custom providers: a SaaS quota endpoint described in data (docs/custom-providers.md).",
+    )
+    provider_commands = provider.add_subparsers(
+        dest="provider_command", required=True, metavar="SUBCOMMAND", parser_class=_Parser
+    )
+    provider_test = provider_commands.add_parser(
+        "test",
+        help="run one custom provider entry against its API once and show what it extracts",
+        description="Run one entry against its API once: print the raw answer (capped; the key is never shown), "
+        "every metric it extracts with its level, and the reason any error maps to. Nothing is stored or "
+        "published. A bad entry prints the configuration error naming the field and exits 3.",
+        epilog=f"Example: ACME_KEY=... {PROG} provider test acme.json --account main",
+    )
+    provider_test.add_argument("file", type=Path, metavar="FILE", help="one provider entry (JSON)")
+    provider_test.add_argument("--account", metavar="NAME", help="the entry's account to use (default: the first)")
+    for command in (simulate, check, status, history, provider, provider_test):
         _common_options(command, argparse.SUPPRESS)
     return parser
 
@@ -122,6 +141,10 @@ def _command(name: str) -> Callable[[argparse.Namespace, Terminal], int]:
         from cli.history import command_history
 
         return command_history
+    if name == "provider":
+        from cli.provider_test import command_provider_test
+
+        return command_provider_test
     from cli.status import command_status
 
     return command_status

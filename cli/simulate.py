@@ -1,6 +1,7 @@
 """``quota-sentinel simulate`` (``make run``): the whole system on the embedded local stack.
 
-DynamoDB Local, moto server (SNS, SQS, SSM) and a simulator of the five providers' APIs. The table, the
+DynamoDB Local, moto server (SNS, SQS, SSM) and a simulator of the five providers' APIs and of one custom
+provider's (a JSON endpoint described in data, checked by ``functions/custom/app.py``). The table, the
 alert topic, the subscriptions' filter policies and the SSM parameters come from template.yaml's own
 definitions; the real handlers (``functions/<provider>/app.py``) run for a number of ticks; every alert is
 printed as it arrives (the email text, and Slack as delivered by the real Slack notifier); a status table
@@ -27,6 +28,7 @@ from cli.common import ExitStatus, display_path, slack_target
 from cli.delivery import AlertPrinter
 from cli.render import Terminal
 from cli.status import print_status, read_states
+from local.custom_demo import CUSTOM_ACCOUNT, CUSTOM_ID, custom_entry
 from local.functions import FunctionRunner, scheduler_event
 from local.provision import (
     TABLE_NAME,
@@ -35,13 +37,16 @@ from local.provision import (
     ensure_table,
     function_logical_id,
     provision_alert_topic,
+    provision_custom_provider,
     provision_notifier,
     provision_provider,
 )
-from local.simulator import ACCOUNTS, ProviderSimulator, SlackReceiver, tick_notes
+from local.simulator import ACCOUNTS, SIMULATED, ProviderSimulator, SlackReceiver, tick_notes
 from local.stack import activated, running_local_stack
 from shared import runner as provider_runner
+from shared.custom import CUSTOM_PROVIDER
 from shared.providers import PROVIDER_IDS
+from shared.state_store import CUSTOM_PARTITION
 
 TICK_MINUTES = 30  # simulated time between scheduled runs
 
@@ -69,6 +74,7 @@ def handlers_on(clock: SimulatedClock) -> Iterator[None]:
 
 
 def _check_summary(provider: str, result: Any) -> list[str | tuple[str, str]]:
+    provider = CUSTOM_ID if provider == CUSTOM_PROVIDER else provider
     accounts = result.get("accounts", []) if isinstance(result, dict) else []
     if accounts and all(account.get("ok") for account in accounts):
         metrics = sum(int(account.get("metrics", 0)) for account in accounts)
@@ -91,9 +97,11 @@ class SimulatedSystem:
 def _provision(
     terminal: Terminal, stack: contextlib.ExitStack, log: TextIO, slack_url: str | None, clock: SimulatedClock
 ) -> SimulatedSystem:
-    keys = {provider: f"sim-{provider}-{secrets.token_hex(12)}" for provider in PROVIDER_IDS}
+    keys = {provider: f"sim-{provider}-{secrets.token_hex(12)}" for provider in SIMULATED}
     simulator = stack.enter_context(ProviderSimulator(keys, clock=clock.now))
-    terminal.line(f"  provider simulator      {simulator.url}/<provider>  the five quota APIs, scripted")
+    terminal.line(
+        f"  provider simulator      {simulator.url}/<provider>  the five quota APIs and custom/{CUSTOM_ID}, scripted"
+    )
     receiver: SlackReceiver | None = None
     if slack_url is None:
         receiver = stack.enter_context(SlackReceiver())
@@ -124,6 +132,16 @@ def _provision(
         environments[provider] = environment
         timeouts[provider] = template.function_timeout(logical_id)
         terminal.line(f"  {logical_id:<23} {parameter} → account {account!r}, key in SecureString {key_parameter}")
+    key_parameter = f"/quota-sentinel/custom/{CUSTOM_ID}/{CUSTOM_ACCOUNT}"
+    entry = custom_entry(simulator.base_url(CUSTOM_PROVIDER), {"ssm": key_parameter})
+    environments[CUSTOM_PROVIDER], parameter = provision_custom_provider(
+        template, entry, key_parameter, keys[CUSTOM_PROVIDER]
+    )
+    timeouts[CUSTOM_PROVIDER] = template.function_timeout("CustomFunction")
+    terminal.line(
+        f"  {'CustomFunction':<23} {parameter} → custom provider {CUSTOM_ID!r} (no code), account {CUSTOM_ACCOUNT!r}, "
+        f"key in SecureString {key_parameter}"
+    )
     notifier_environment, parameter = provision_notifier(
         template, slack_url or (receiver.webhook_url if receiver else "")
     )
@@ -148,8 +166,8 @@ def _run_tick(terminal: Terminal, system: SimulatedSystem, clock: SimulatedClock
     )  # fmt: skip
     started = time.monotonic()
     parts: list[str | tuple[str, str]] = ["   checks: "]
-    with terminal.waiting(f"tick {tick}: running the five provider handlers ..."):
-        for provider in PROVIDER_IDS:
+    with terminal.waiting(f"tick {tick}: running the five provider handlers and the custom one ..."):
+        for provider in SIMULATED:
             try:
                 result = system.runner.invoke(
                     provider,
@@ -161,7 +179,7 @@ def _run_tick(terminal: Terminal, system: SimulatedSystem, clock: SimulatedClock
                 parts += _check_summary(provider, result)
             except Exception as error:  # as Lambda would report it; the next tick runs again
                 parts += [f"{provider} ", ("✗", "red"), f" the function raised {type(error).__name__}"]
-            parts.append("  " if provider != PROVIDER_IDS[-1] else "")
+            parts.append("  " if provider != SIMULATED[-1] else "")
     terminal.line(*parts, (f"   ({time.monotonic() - started:.1f} s)", "dim"))
     system.printer.deliver_pending()
 
@@ -195,14 +213,15 @@ def command_simulate(args: argparse.Namespace, terminal: Terminal) -> int:
         stack.enter_context(handlers_on(clock))
         terminal.line()
         terminal.line(
-            (f"Running the five provider handlers for {ticks} ticks", "bold"),
-            f" (functions/<provider>/app.py; function logs in {display_path(log_path)})",
+            (f"Running the five provider handlers and the custom one for {ticks} ticks", "bold"),
+            f" (functions/<provider>/app.py, functions/custom/app.py; function logs in {display_path(log_path)})",
         )
         for tick in range(1, ticks + 1):
             _run_tick(terminal, system, clock, tick, ticks)
         terminal.line()
         terminal.line((f"Status · every metric in DynamoDB table {TABLE_NAME}", "bold"))
-        print_status(terminal, read_states(PROVIDER_IDS), set())
+        states = read_states(PROVIDER_IDS) | read_states([CUSTOM_ID], CUSTOM_PARTITION)
+        print_status(terminal, states, set())
         delivery = system.printer.delivery
         kinds = ", ".join(f"{kind} {count}" for kind, count in sorted(delivery.kinds.items()))
         terminal.line(

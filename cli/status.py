@@ -19,7 +19,7 @@ from local.provision import TABLE_NAME
 from local.stack import activated, running_local_stack
 from shared.models import AccountState, Level
 from shared.providers import PROVIDER_IDS
-from shared.state_store import DynamoStateStore
+from shared.state_store import PROVIDER_PARTITION, DynamoStateStore
 
 # (provider, account, metric id) -> (warning, critical) percent, for the perfdata.
 Thresholds = Callable[[str, str, str], tuple[float, float]]
@@ -118,8 +118,11 @@ def print_status(
     return status
 
 
-def read_states(providers: Iterable[str]) -> dict[tuple[str, str], AccountState]:
-    store = DynamoStateStore(TABLE_NAME)
+def read_states(
+    providers: Iterable[str], partition_prefix: str = PROVIDER_PARTITION
+) -> dict[tuple[str, str], AccountState]:
+    """The state of every account of ``providers`` (custom providers: their ids, with ``custom#``)."""
+    store = DynamoStateStore(TABLE_NAME, partition_prefix=partition_prefix)
     now = time.time()
     states = {}
     for provider in providers:

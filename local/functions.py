@@ -21,7 +21,14 @@ from local.stack import patched_environ
 from local.template import ACCOUNT_ID, REGION
 
 # What a provider function's environment may hold from the contract; the caller sets these itself.
-CONTRACT_SOURCES = ("STATE_TABLE_NAME", "ALERT_TOPIC_ARN", "ACCOUNTS", "ACCOUNTS_PARAMETER")
+CONTRACT_SOURCES = (
+    "STATE_TABLE_NAME",
+    "ALERT_TOPIC_ARN",
+    "ACCOUNTS",
+    "ACCOUNTS_PARAMETER",
+    "CUSTOM_PROVIDERS",
+    "CUSTOM_PROVIDERS_PARAMETER",
+)
 
 
 @dataclass

@@ -292,6 +292,26 @@ def provision_provider(
     return environment, parameter, key_parameter
 
 
+def provision_custom_provider(
+    template: TemplateView, entry: Mapping[str, Any], key_parameter: str, api_key: str
+) -> tuple[dict[str, str], str]:
+    """CustomFunction's environment, with ``entry`` as one parameter under its providers path (the template's
+    default, a path ending in ``/``) and the key in the SecureString ``key_parameter``. Returns (environment,
+    the entry's parameter)."""
+    environment = template.function_environment("CustomFunction")
+    environment.pop("CUSTOM_PROVIDERS", None)
+    environment.setdefault("STATE_TABLE_NAME", TABLE_NAME)
+    environment.setdefault("ALERT_TOPIC_ARN", TOPIC_ARN)
+    path = environment.setdefault(
+        "CUSTOM_PROVIDERS_PARAMETER",
+        template.parameter_default("CustomProvidersParameter", "/quota-sentinel/custom/providers/"),
+    )
+    put_parameter(key_parameter, api_key, secure=True)
+    parameter = f"{path.rstrip('/')}/{entry['id']}" if path.endswith("/") else path
+    put_parameter(parameter, json.dumps(entry if path.endswith("/") else [entry]), secure=False)
+    return environment, parameter
+
+
 # ---------------------------------------------------------------------------------------- for a built function
 
 
@@ -366,6 +386,8 @@ class LocalResources:
             self.capture(topic_arn)
         if (parameter := environment.get("ACCOUNTS_PARAMETER")) and provider is not None:
             self.serve_provider(provider, parameter)
+        if parameter := environment.get("CUSTOM_PROVIDERS_PARAMETER"):
+            self.serve_custom_provider(parameter)
         if parameter := environment.get("SLACK_WEBHOOK_PARAMETER"):
             self.serve_webhook(parameter)
 
@@ -411,6 +433,26 @@ class LocalResources:
         self.notes.append(
             f"provider simulator {self.provider_api.url}/{provider}{endpoint} serves "
             f"{sample.relative_to(REPO_ROOT)}; account 'local' in SSM {accounts_parameter}, key in {key_parameter}"
+        )
+
+    def serve_custom_provider(self, parameter: str) -> None:
+        """A loopback API of the demo's custom provider, and its entry under CustomFunction's parameter."""
+        from datetime import UTC, datetime
+
+        from local.custom_demo import CUSTOM_ID, custom_body, custom_entry
+
+        body = json.dumps(custom_body({"renders": 40, "webhooks": 10}, datetime.now(UTC))).encode()
+        self.provider_api = SampleProviderApi(f"/custom/{CUSTOM_ID}/v1/usage", body).start()
+        self._cleanup.callback(self.provider_api.stop)
+        key_parameter = f"/quota-sentinel/custom/{CUSTOM_ID}/local"
+        entry = custom_entry(f"{self.provider_api.url}/custom/{CUSTOM_ID}", {"ssm": key_parameter})
+        entry["accounts"][0]["name"] = "local"
+        put_parameter(key_parameter, LOCAL_API_KEY, secure=True, clients=self)
+        name = f"{parameter.rstrip('/')}/{CUSTOM_ID}" if parameter.endswith("/") else parameter
+        put_parameter(name, json.dumps(entry if parameter.endswith("/") else [entry]), secure=False, clients=self)
+        self.notes.append(
+            f"custom provider {CUSTOM_ID} at {self.provider_api.url}/custom/{CUSTOM_ID}/v1/usage; its entry in SSM "
+            f"{name}, account 'local', key in {key_parameter}"
         )
 
     def serve_webhook(self, parameter: str) -> None:

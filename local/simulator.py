@@ -1,4 +1,5 @@
-"""A loopback simulator of the five providers' quota APIs, and a loopback Slack webhook receiver.
+"""A loopback simulator of the five providers' quota APIs and of one custom provider's, and a loopback Slack
+webhook receiver.
 
 The simulator serves every provider under its own path prefix, e.g.
 ``http://127.0.0.1:PORT/flashback/user/quota`` or ``http://127.0.0.1:PORT/onlyoffice/api/2.0/portal/payment/quota``,
@@ -6,6 +7,9 @@ so an account's ``base_url`` is ``http://127.0.0.1:PORT/<provider>``. Bodies hav
 shape (the same structures as the samples in ``tests/fixtures/providers``), usage grows with the
 simulator's ``tick``, and a script injects the failures a real deployment meets: a rejected key (401),
 a rate limit (429 with ``Retry-After``) and a streak of server errors (500).
+
+The custom provider (``CUSTOM_ID``, a JSON endpoint described by the entry ``custom_entry(base_url)``, no code)
+is served at ``http://127.0.0.1:PORT/custom/<id>/v1/usage``; its key is under ``keys["custom"]``.
 
 The API key is checked on every request, in the header each adapter declares, so a wrong key is a 401.
 Both serve through ``local.http_server``: ``http.server`` on 127.0.0.1 in a daemon thread.
@@ -20,7 +24,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from local.custom_demo import CUSTOM_ID, PLAN_EXPIRED_BODY, custom_body
 from local.http_server import LoopbackServer, QuietHandler
+from shared.custom import CUSTOM_PROVIDER
 from shared.providers import PROVIDER_IDS, get_adapter
 
 GIB = 1024**3
@@ -67,6 +73,8 @@ SERVER_ERROR: dict[str, Failure] = {
     ),
     "bigdata": Failure(500, {"statusCode": 500, "message": "Internal Server Error"}, "fails with HTTP 500"),
 }
+# The custom provider's plan has expired: HTTP 200, which only its entry's errors rule reads as a failure.
+PLAN_EXPIRED = Failure(200, PLAN_EXPIRED_BODY, "answers PLAN_EXPIRED (200)")
 RATE_LIMITED = Failure(
     429,
     {"error": {"status": 429, "message": "Rate limit exceeded", "details": []}},
@@ -78,6 +86,7 @@ RATE_LIMITED = Failure(
 # failure. Run with 5 ticks, it already shows triggered, escalated, improved, resolved, check_failed
 # and check_recovered across all five providers; 8 ticks add exhausted, the renewal of a month and a
 # forecast (ticks are half an hour apart on the demo's simulated clock).
+# CUSTOM_PROVIDER ("custom") is the custom provider CUSTOM_ID.
 Step = dict[str, float] | Failure
 SCRIPT: dict[str, list[Step]] = {
     # Storage burns 6 % a tick (12 % an hour): tick 6 holds the evidence (6 samples over 2.5 h) and qualifies,
@@ -122,6 +131,16 @@ SCRIPT: dict[str, list[Step]] = {
         {"question": 90, "pages": 35},
         {"question": 97, "pages": 36},  # escalated: critical
     ],
+    CUSTOM_PROVIDER: [
+        {"renders": 40, "webhooks": 10},
+        {"renders": 62, "webhooks": 12},
+        {"renders": 81, "webhooks": 15},  # triggered: warning
+        PLAN_EXPIRED,  # 200 with an error body: check_failed (no_subscription) by the entry's errors rule
+        {"renders": 86, "webhooks": 18},  # check_recovered
+        {"renders": 93, "webhooks": 20},
+        {"renders": 97, "webhooks": 22},  # escalated: critical
+        {"renders": 12, "webhooks": 2},  # a new month: resolved
+    ],
     "onlyoffice": [
         {"storage": 88, "admins": 3},  # first check already above warning: triggered
         {"storage": 96, "admins": 3},  # escalated: critical
@@ -134,6 +153,8 @@ SCRIPT: dict[str, list[Step]] = {
     ],
 }
 TICKS = len(SCRIPT["flashback"])
+# Every simulated provider: the five built-in ones and the custom one (as "custom").
+SIMULATED = (*PROVIDER_IDS, CUSTOM_PROVIDER)
 
 
 def _step(provider: str, tick: int) -> Step:
@@ -316,6 +337,7 @@ _BODIES: dict[str, Callable[[Mapping[str, float], datetime], dict[str, Any]]] = 
     "templatedocs": lambda usage, _now: templatedocs_body(usage),
     "chatdoc": lambda usage, _now: chatdoc_body(usage),
     "onlyoffice": onlyoffice_body,
+    CUSTOM_PROVIDER: custom_body,
 }
 
 
@@ -337,10 +359,10 @@ def scripted_response(provider: str, tick: int, now: datetime | None = None) -> 
 def tick_notes(tick: int) -> list[str]:
     """What the simulated providers do differently at ``tick``, for the progress output."""
     notes = []
-    for provider in PROVIDER_IDS:
+    for provider in SIMULATED:
         step = _step(provider, tick)
         if isinstance(step, Failure):
-            notes.append(f"{provider} {step.note}")
+            notes.append(f"{CUSTOM_ID if provider == CUSTOM_PROVIDER else provider} {step.note}")
     return notes
 
 
@@ -354,7 +376,7 @@ class ProviderSimulator(LoopbackServer):
         self.keys = dict(keys)
         self.tick = 1
         self.clock = clock
-        self.requests: dict[str, int] = dict.fromkeys(PROVIDER_IDS, 0)
+        self.requests: dict[str, int] = dict.fromkeys(SIMULATED, 0)
         self._lock = threading.Lock()
         simulator = self
 
@@ -367,11 +389,24 @@ class ProviderSimulator(LoopbackServer):
         super().__init__(Handler)
 
     def base_url(self, provider: str) -> str:
-        return f"{self.url}/{provider}"
+        """Where ``provider`` is served; ``custom`` is the custom provider CUSTOM_ID."""
+        return f"{self.url}/custom/{CUSTOM_ID}" if provider == CUSTOM_PROVIDER else f"{self.url}/{provider}"
+
+    def _respond_custom(self, headers: Mapping[str, str]) -> tuple[int, Any, Mapping[str, str]]:
+        with self._lock:
+            self.requests[CUSTOM_PROVIDER] += 1
+            tick = self.tick
+        expected = self.keys.get(CUSTOM_PROVIDER, "")
+        if not expected or headers.get("authorization") != f"Bearer {expected}":
+            return 401, {"error": {"code": "UNAUTHORIZED", "message": "bad token"}}, {}
+        response = scripted_response(CUSTOM_PROVIDER, tick, self.clock())
+        return response.status, response.body, response.headers
 
     def respond(self, path: str, headers: Mapping[str, str]) -> tuple[int, Any, Mapping[str, str]]:
         """(status, JSON body or None, headers) for one GET; ``headers`` with lower-case names."""
         route = path.split("?", 1)[0]
+        if route == f"/custom/{CUSTOM_ID}/v1/usage":
+            return self._respond_custom(headers)
         for provider in PROVIDER_IDS:
             adapter = get_adapter(provider)
             if route != f"/{provider}{adapter.endpoint_path}":

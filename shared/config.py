@@ -11,7 +11,7 @@ import ipaddress
 import json
 import os
 from collections.abc import Mapping
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 from urllib.parse import urlsplit
 
 from pydantic import (
@@ -225,18 +225,23 @@ class AccountPolicy(_Strict):
         return warning, critical
 
 
-class ProviderSettings(_Strict):
-    """Every environment variable of a provider function (the contract's table)."""
+class RunSettings(_Strict):
+    """The variables every checking function shares: where state and alerts go, the policy, the run's bounds."""
 
     state_table_name: str = Field(min_length=1)
     alert_topic_arn: str = Field(min_length=1)
-    accounts: list[AccountConfig] | None = None
-    accounts_parameter: str | None = Field(default=None, min_length=1)
     policy: Policy = Field(default_factory=Policy)
     state_ttl_days: int = Field(default=30, ge=1)
     max_concurrency: int = Field(default=16, ge=1, le=256)
     # A page the team keeps on what to do about alerts; every alert links to it when set.
     runbook_url: str | None = Field(default=None, pattern=r"^https?://\S+$", max_length=2000)
+
+
+class ProviderSettings(RunSettings):
+    """Every environment variable of a provider function (the contract's table)."""
+
+    accounts: list[AccountConfig] | None = None
+    accounts_parameter: str | None = Field(default=None, min_length=1)
 
     @model_validator(mode="after")
     def _one_accounts_source(self) -> ProviderSettings:
@@ -259,7 +264,6 @@ class ProviderSettings(_Strict):
 _ENV_FIELDS = {
     "STATE_TABLE_NAME": "state_table_name",
     "ALERT_TOPIC_ARN": "alert_topic_arn",
-    "ACCOUNTS_PARAMETER": "accounts_parameter",
     "STATE_TTL_DAYS": "state_ttl_days",
     "MAX_CONCURRENCY": "max_concurrency",
     "RUNBOOK_URL": "runbook_url",
@@ -289,21 +293,40 @@ def read_environment(environ: Mapping[str, str] | None = None) -> dict[str, str]
     return dict(os.environ if environ is None else environ)
 
 
-def load_provider_settings(environ: Mapping[str, str] | None = None) -> ProviderSettings:
-    """Validate a provider function's environment. Raises ConfigError naming the variable."""
-    env = read_environment(environ)
-    raw: dict[str, Any] = {field: env[name] for name, field in _ENV_FIELDS.items() if env.get(name, "") != ""}
+SettingsModel = TypeVar("SettingsModel", bound=RunSettings)
+
+
+def load_run_settings(
+    model: type[SettingsModel],
+    env: Mapping[str, str],
+    own_fields: Mapping[str, str] | None = None,
+    parsed: Mapping[str, Any] | None = None,
+) -> SettingsModel:
+    """Validate a checking function's environment into ``model``: the shared variables, ``own_fields``
+    (variable -> field, taken as text) and ``parsed`` (fields already validated from their variables).
+    Raises ConfigError naming the variable."""
+    fields = {**_ENV_FIELDS, **(own_fields or {})}
+    raw: dict[str, Any] = {field: env[name] for name, field in fields.items() if env.get(name, "") != ""}
     raw["policy"] = {field: env[name] for name, field in _POLICY_ENV_FIELDS.items() if env.get(name, "") != ""}
-    if env.get("ACCOUNTS", "") != "":
-        raw["accounts"] = parse_accounts(env["ACCOUNTS"], "ACCOUNTS")
+    raw.update(parsed or {})
     try:
-        return ProviderSettings.model_validate(raw)
+        return model.model_validate(raw)
     except ValidationError as error:
+        names = {field: name for name, field in (own_fields or {}).items()}
         problems = []
         for item in error.errors(include_input=False, include_url=False):
             location = ".".join(str(part) for part in item["loc"])
-            problems.append(f"{_env_name_for(location) if location else 'environment'}: {item['msg']}")
+            head, dot, rest = location.partition(".")
+            where = f"{names[head]}{dot}{rest}" if head in names else _env_name_for(location)
+            problems.append(f"{where if location else 'environment'}: {item['msg']}")
         raise ConfigError("; ".join(problems)) from None
+
+
+def load_provider_settings(environ: Mapping[str, str] | None = None) -> ProviderSettings:
+    """Validate a provider function's environment. Raises ConfigError naming the variable."""
+    env = read_environment(environ)
+    parsed = {"accounts": parse_accounts(env["ACCOUNTS"], "ACCOUNTS")} if env.get("ACCOUNTS", "") != "" else {}
+    return load_run_settings(ProviderSettings, env, {"ACCOUNTS_PARAMETER": "accounts_parameter"}, parsed)
 
 
 def tracing_enabled(environ: Mapping[str, str] | None = None) -> bool:

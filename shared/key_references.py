@@ -126,9 +126,10 @@ def key_prefix(provider: str) -> str:
     return f"quota-sentinel/{provider}"
 
 
-def describe_key(ref: KeyRef, provider: str, location: str) -> str:
+def describe_key(ref: KeyRef, provider: str, location: str, prefix: str | None = None) -> str:
     """Where the key lives, for alerts, logs and errors: the reference itself only when it is a variable
-    name or lies under the function's own prefix; otherwise the configuration field that names it."""
-    if ref.name_under(key_prefix(provider)):
+    name or lies under the function's own prefix (``prefix``, by default ``key_prefix(provider)``; a custom
+    provider's is ``quota-sentinel/custom/<id>``); otherwise the configuration field that names it."""
+    if ref.name_under(prefix or key_prefix(provider)):
         return f"{ref.kind} {ref.reference}"
     return f"the {ref.kind} named in {location}.api_key.{_key_source(ref)}"

@@ -24,6 +24,7 @@ from shared.config import (
     AccountPolicy,
     ConfigError,
     ProviderSettings,
+    RunSettings,
     load_provider_settings,
     read_environment,
 )
@@ -87,7 +88,8 @@ class AccountPlan:
     config: AccountConfig
     base_url: str
     policy: AccountPolicy
-    ref: AccountRef
+    ref: AccountRef  # ref.provider: the provider id of alerts and state (a custom provider's entry id)
+    adapter: ProviderAdapter
 
 
 @dataclass
@@ -120,9 +122,9 @@ class AccountResult:
 
 @dataclass(frozen=True)
 class RunContext:
-    provider: str
-    adapter: ProviderAdapter
-    settings: ProviderSettings
+    provider: str  # the function's provider: its metrics dimension and its summary's "provider"
+    adapter: ProviderAdapter | None  # None when every account brings its own (custom providers)
+    settings: RunSettings
     deps: Dependencies
     now: datetime
     deadline: float
@@ -137,17 +139,26 @@ def _plan_accounts(adapter: ProviderAdapter, settings: ProviderSettings, provide
     else:
         assert settings.accounts_parameter is not None
         accounts, source = load_accounts_parameter(settings.accounts_parameter, provider), "ACCOUNTS_PARAMETER"
-    plans = []
-    for index, account in enumerate(accounts):
-        location = f"{source}[{index}]"
-        base_url = account.base_url or adapter.default_base_url
-        if base_url is None:
-            raise ConfigError(f"{location}.base_url: required for provider {provider}")
-        policy = settings.policy.for_account(account, location)
-        key_source = describe_key(account.api_key, provider, location)
-        ref = AccountRef(provider=provider, account=account.name, key_source=key_source)
-        plans.append(AccountPlan(config=account, base_url=base_url, policy=policy, ref=ref))
-    return plans
+    return [plan_account(account, f"{source}[{index}]", adapter, settings) for index, account in enumerate(accounts)]
+
+
+def plan_account(
+    account: AccountConfig,
+    location: str,
+    adapter: ProviderAdapter,
+    settings: RunSettings,
+    key_prefix: str | None = None,
+) -> AccountPlan:
+    """One account, ready to check; ``location`` (``ACCOUNTS[0]``) names it in errors, ``key_prefix`` is where the
+    function's own keys live when it is not ``quota-sentinel/<provider>``."""
+    provider = adapter.provider_id
+    base_url = account.base_url or adapter.default_base_url
+    if base_url is None:
+        raise ConfigError(f"{location}.base_url: required for provider {provider}")
+    policy = settings.policy.for_account(account, location)
+    key_source = describe_key(account.api_key, provider, location, key_prefix)
+    ref = AccountRef(provider=provider, account=account.name, key_source=key_source)
+    return AccountPlan(config=account, base_url=base_url, policy=policy, ref=ref, adapter=adapter)
 
 
 def _fetch(plan: AccountPlan, run: RunContext) -> list[QuotaMetric] | ProviderError:
@@ -159,7 +170,7 @@ def _fetch(plan: AccountPlan, run: RunContext) -> list[QuotaMetric] | ProviderEr
         reason = FailureReason.AUTH if error.permanent else FailureReason.UNAVAILABLE
         return ProviderError(reason, str(error), key_unreadable=True)
     try:
-        return check(run.adapter, plan.base_url, api_key, run.deadline, run.deps.http_client())
+        return check(plan.adapter, plan.base_url, api_key, run.deadline, run.deps.http_client())
     except ProviderError as error:
         if error.reason is FailureReason.AUTH:
             forget_api_key(plan.config.api_key)  # the key may have been rotated: no hour-old copy next time
@@ -173,7 +184,7 @@ def _persist(
 
     Returns the evaluation and the outbox entries this run has claimed and must publish.
     """
-    name = plan.config.name
+    name, provider = plan.config.name, plan.ref.provider
 
     def decide(stored: StoredAccount) -> outbox.Decision[Evaluation]:
         # Check times strictly increase per account, so alert ids (which embed them) never repeat.
@@ -185,7 +196,7 @@ def _persist(
 
     lease = outbox.Lease(run.run_id, run.now.timestamp(), run.lease_seconds)
     expires_at = (run.now + timedelta(days=run.settings.state_ttl_days)).timestamp()
-    return outbox.record(run.deps.store, run.provider, name, lease, expires_at, decide)
+    return outbox.record(run.deps.store, provider, name, lease, expires_at, decide)
 
 
 def _publish(plan: AccountPlan, claimed: outbox.Claimed, run: RunContext) -> int:
@@ -206,7 +217,9 @@ def _publish(plan: AccountPlan, claimed: outbox.Claimed, run: RunContext) -> int
             )
 
     deps = run.deps
-    return outbox.publish_claimed(deps.store, deps.publisher, run.provider, plan.config.name, claimed, log_published)
+    return outbox.publish_claimed(
+        deps.store, deps.publisher, plan.ref.provider, plan.config.name, claimed, log_published
+    )
 
 
 def _log_outcome(plan: AccountPlan, evaluation: Evaluation) -> None:
@@ -239,6 +252,8 @@ def _log_outcome(plan: AccountPlan, evaluation: Evaluation) -> None:
 
 
 def _check_account(plan: AccountPlan, run: RunContext) -> AccountResult:
+    if plan.ref.provider != run.provider:  # a custom provider: its id on this thread's log lines
+        logger.thread_safe_append_keys(custom_provider=plan.ref.provider)
     result = AccountResult(account=plan.config.name)
     try:
         outcome = _fetch(plan, run)
@@ -264,23 +279,31 @@ def _check_account(plan: AccountPlan, run: RunContext) -> AccountResult:
 
 
 def _document(run: RunContext, plan: AccountPlan, now: datetime, alerts: list[Alert]) -> AlertDocument:
-    """The published document: the alerts with their words, the provider's name and the links to act on."""
-    name = run.adapter.display_name
+    """The published document: the alerts with their words, the provider's name and the links to act on.
+
+    The plan's adapter and provider: a custom provider's entry gives its own name and manage_url."""
+    name = plan.adapter.display_name
     return compose(
-        run.provider,
+        plan.ref.provider,
         plan.config.name,
         now,
         alerts,
         provider_name=name,
         key_source=plan.ref.key_source,
-        links=links(name, run.adapter.manage_url, run.settings.runbook_url),
+        links=links(name, plan.adapter.manage_url, run.settings.runbook_url),
     )
 
 
-def _send_test_alert(plans: list[AccountPlan], event: Mapping[str, Any], run: RunContext) -> dict[str, Any]:
-    """Publish one ``test`` alert through the real path; the state is not touched."""
+def send_test_alert(plans: list[AccountPlan], event: Mapping[str, Any], run: RunContext) -> dict[str, Any]:
+    """Publish one ``test`` alert through the real path; the state is not touched.
+
+    ``event["account"]`` (and, for custom providers, ``event["provider"]``) picks the account; the first by default.
+    """
+    wanted_provider = event.get("provider")
+    plans = [p for p in plans if p.ref.provider == wanted_provider] or plans
     wanted = event.get("account")
     plan = next((p for p in plans if p.config.name == wanted), plans[0])
+    provider = plan.ref.provider
     alert = Alert(
         kind=AlertKind.TEST,
         metric=None,
@@ -292,10 +315,11 @@ def _send_test_alert(plans: list[AccountPlan], event: Mapping[str, Any], run: Ru
     )
     run.deps.publisher.publish(_document(run, plan, run.now, [alert]))
     logger.info("test alert published", extra={"account": plan.config.name, "alert_id": alert.id})
+    entry: dict[str, Any] = {"account": plan.config.name, "ok": True, "metrics": 0, "alerts": 1, "error": None}
     return {
         "provider": run.provider,
         "test_alert": True,
-        "accounts": [{"account": plan.config.name, "ok": True, "metrics": 0, "alerts": 1, "error": None}],
+        "accounts": [{"provider": provider, **entry} if provider != run.provider else entry],
     }
 
 
@@ -326,6 +350,39 @@ def _remaining_seconds(context: LambdaContext | None) -> float:
     return context.get_remaining_time_in_millis() / 1000
 
 
+def default_dependencies(settings: RunSettings, partition_prefix: str = state_store.PROVIDER_PARTITION) -> Dependencies:
+    return Dependencies(
+        store=DynamoStateStore(
+            settings.state_table_name, pool_size=settings.max_concurrency, partition_prefix=partition_prefix
+        ),
+        publisher=SnsAlertPublisher(settings.alert_topic_arn),
+    )
+
+
+def start_run(
+    provider: str,
+    adapter: ProviderAdapter | None,
+    settings: RunSettings,
+    deps: Dependencies,
+    context: LambdaContext | None,
+    env: Mapping[str, str],
+) -> RunContext:
+    remaining = _remaining_seconds(context)
+    return RunContext(
+        provider=provider,
+        adapter=adapter,
+        settings=settings,
+        deps=deps,
+        now=_to_millisecond(deps.clock()),
+        # The provider calls get what the function has left, less what persisting and publishing can take.
+        deadline=deps.monotonic() + max(0.0, remaining - RESERVE_SECONDS),
+        # No other run may take over an alert while this one could still be publishing it.
+        lease_seconds=remaining + 30,
+        env=env.get,
+        run_id=uuid.uuid4().hex,
+    )
+
+
 def run_provider(
     provider: str,
     event: Mapping[str, Any] | None,
@@ -342,41 +399,40 @@ def run_provider(
     settings = load_provider_settings(env)
     adapter = get_adapter(provider)
     plans = _plan_accounts(adapter, settings, provider)
-    deps = dependencies or Dependencies(
-        store=DynamoStateStore(settings.state_table_name, pool_size=settings.max_concurrency),
-        publisher=SnsAlertPublisher(settings.alert_topic_arn),
-    )
-    remaining = _remaining_seconds(context)
-    run = RunContext(
-        provider=provider,
-        adapter=adapter,
-        settings=settings,
-        deps=deps,
-        now=_to_millisecond(deps.clock()),
-        # The provider calls get what the function has left, less what persisting and publishing can take.
-        deadline=deps.monotonic() + max(0.0, remaining - RESERVE_SECONDS),
-        # No other run may take over an alert while this one could still be publishing it.
-        lease_seconds=remaining + 30,
-        env=env.get,
-        run_id=uuid.uuid4().hex,
-    )
+    run = start_run(provider, adapter, settings, dependencies or default_dependencies(settings), context, env)
     if event.get("test_alert") is True:
-        return _send_test_alert(plans, event, run)
+        return send_test_alert(plans, event, run)
+    return check_accounts(plans, run)
 
+
+def check_accounts(plans: list[AccountPlan], run: RunContext) -> dict[str, Any]:
+    """Check every planned account once, concurrently (at most ``MAX_CONCURRENCY``), and return the summary.
+
+    Each account entry of the summary names its provider when it is not the run's (custom providers).
+    """
     order = rotated(plans, run.now)
-    with ThreadPoolExecutor(max_workers=min(settings.max_concurrency, len(plans))) as pool:
+    with ThreadPoolExecutor(max_workers=min(run.settings.max_concurrency, len(plans))) as pool:
         outcomes = list(pool.map(lambda plan: _check_account(plan, run), order))
     checked = {id(plan): result for plan, result in zip(order, outcomes, strict=True)}
     results = [checked[id(plan)] for plan in plans]  # the summary keeps the configured order
 
+    provider = run.provider
     metrics.add_dimension("provider", provider)
     metrics.add_metric(name="Checks", unit=MetricUnit.Count, value=len(results))
     metrics.add_metric(name="SuccessfulChecks", unit=MetricUnit.Count, value=sum(r.ok for r in results))
     metrics.add_metric(name="CheckFailures", unit=MetricUnit.Count, value=sum(not r.ok for r in results))
     metrics.add_metric(name="AlertsPublished", unit=MetricUnit.Count, value=sum(r.published_alerts for r in results))
 
-    summary = {"provider": provider, "accounts": [result.summary() for result in results]}
-    fatal = [f"{r.account}: {r.fatal}" for r in results if r.fatal]
+    accounts = [
+        result.summary() if plan.ref.provider == provider else {"provider": plan.ref.provider, **result.summary()}
+        for plan, result in zip(plans, results, strict=True)
+    ]
+    summary = {"provider": provider, "accounts": accounts}
+    fatal = [
+        f"{entry['provider'] + '/' if 'provider' in entry else ''}{r.account}: {r.fatal}"
+        for entry, r in zip(accounts, results, strict=True)
+        if r.fatal
+    ]
     if fatal:
         logger.error("run failed", extra={"summary": summary})
         raise RunFailed(f"{provider}: {len(fatal)} account(s) failed to persist or publish: " + "; ".join(fatal))

@@ -146,6 +146,23 @@ def load_accounts_parameter(name: str, provider: str) -> list[AccountConfig]:
     return parse_accounts(json.dumps(entries), "ACCOUNTS_PARAMETER")
 
 
+def read_parameter_texts(name: str, variable: str, label: str) -> dict[str, str]:
+    """The text of the SSM parameter ``name`` or, for a path ending in ``/``, of every parameter under it
+    (recursive), decrypted and cached, by full parameter name. Errors name ``variable`` and say ``label``
+    (the name only where it may be shown); an empty path is an error too."""
+    parameters = _parameters("ssm")
+    try:
+        if not name.endswith("/"):
+            return {name: str(parameters.get_parameter(name, decrypt=True, max_age=SECRET_CACHE_SECONDS))}
+        path = name.rstrip("/") or "/"
+        found = parameters.get_parameters(path, recursive=True, decrypt=True, max_age=SECRET_CACHE_SECONDS)
+    except parameters.exceptions.GetParameterError as error:
+        raise ConfigError(f"{variable}: {label} could not be read ({_read_failure(error)})") from None
+    if not found:
+        raise ConfigError(f"{variable}: {label} holds no parameters")
+    return {f"{path.rstrip('/')}/{suffix.lstrip('/')}": str(text) for suffix, text in sorted(found.items())}
+
+
 def read_api_key(ref: KeyRef, env: EnvLookup, label: str | None = None) -> SecretStr:
     """Fetch an API key through Powertools Parameters (cached), or through ``env`` for ``{"env": VAR}``.
 

@@ -95,6 +95,8 @@ class StateStore(Protocol):
 
 
 PROVIDER_PARTITION = "provider#"
+# Custom providers' partitions (custom#<id>), apart from the built-in ones so that access is granted by prefix.
+CUSTOM_PARTITION = "custom#"
 ACCOUNT_PREFIX = "account#"
 # The Slack notifier's idempotency records: a fixed partition, so that its role can be granted the prefix
 # ``idempotency#`` without naming its own function (Powertools' default, idempotency#<function name>).

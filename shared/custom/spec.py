@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError,
 
 from shared.config import AccountConfig, ConfigError, is_loopback_host, validate_base_url
 from shared.custom.expressions import Expression
+from shared.key_references import KEY_SOURCES
 from shared.models import FailureReason
 from shared.providers import PROVIDER_IDS
 
@@ -174,7 +175,10 @@ _ENTRY = TypeAdapter(ProviderEntry)
 
 def _location(prefix: str, loc: tuple[int | str, ...]) -> str:
     text = prefix
-    for part in loc:
+    for index, part in enumerate(loc):
+        # The api_key union adds its tag to the location: api_key.env.env is api_key.env.
+        if index >= 2 and loc[index - 2] == "api_key" and part == loc[index - 1] and part in KEY_SOURCES:
+            continue
         text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
     return text
 

@@ -151,9 +151,23 @@ def test_slack_notifier_posts_to_the_webhook(event_name: str, aws_env: dict[str,
         assert post["text"]
 
 
+@pytest.mark.skipif("CustomFunction" not in WITH_CODE, reason="no custom providers handler")
+def test_custom_function_runs_a_scheduled_check(aws_env: dict[str, str], host_build: Path) -> None:
+    result = run("CustomFunction", "scheduled.json", aws_env, host_build)
+    summary = assert_responded(result)
+    assert summary["provider"] == "custom"
+    [account] = summary["accounts"]
+    assert (account["provider"], account["account"], account["ok"], account["metrics"]) == (
+        "pagemill", "local", True, 2,
+    ), account  # fmt: skip
+    assert result.provider_requests == 1
+    [emf] = emf_records(result.logs)
+    assert emf["provider"] == "custom" and emf["SuccessfulChecks"] == [1.0]
+
+
 def test_every_function_with_code_is_invoked_here() -> None:
     """A new function with a handler must get an invoke test above."""
-    covered = set(PROVIDERS_WITH_CODE) | {"SlackNotifierFunction"}
+    covered = set(PROVIDERS_WITH_CODE) | {"SlackNotifierFunction", "CustomFunction"}
     assert set(WITH_CODE) <= covered, set(WITH_CODE) - covered
 
 

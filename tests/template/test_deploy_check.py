@@ -22,6 +22,7 @@ from cli.samples import sample_documents
 from local.deploy.access import Request, is_allowed, role_statements
 from local.deploy.stack import CREATED_ELSEWHERE, CreatedStack, Translated, create_on_moto, moto_clients
 from local.stack import MotoServer
+from shared.custom import CUSTOM_PROVIDER
 from shared.models import Level
 from shared.notify import SnsAlertPublisher
 from shared.providers import PROVIDER_IDS
@@ -33,6 +34,8 @@ pytestmark = pytest.mark.timeout(600)
 PARAMETER_SETS = ["defaults", "everything-on"]
 REGION, ACCOUNT = "us-east-1", "123456789012"
 FUNCTION_OF = {provider: f"{provider.capitalize()}Function" for provider in PROVIDER_IDS}
+# Every function on a schedule: the built-in providers' and the one of every custom provider.
+SCHEDULED_FUNCTION_OF = {**FUNCTION_OF, CUSTOM_PROVIDER: "CustomFunction"}
 SEVERITIES = [level.value for level in Level]
 
 
@@ -108,7 +111,7 @@ def test_every_resource_of_the_translated_stack_is_created(stack: tuple[CreatedS
 def test_the_created_functions_carry_the_parameters(stack: tuple[CreatedStack, Callable[[str], Any]]) -> None:
     created, client = stack
     parameters = created.translated.parameters
-    for provider, logical_id in FUNCTION_OF.items():
+    for provider, logical_id in SCHEDULED_FUNCTION_OF.items():
         configuration = client("lambda").get_function(FunctionName=created.physical[logical_id])["Configuration"]
         assert configuration["Timeout"] == int(parameters.get("FunctionTimeout", 120)), provider
         variables = configuration["Environment"]["Variables"]
@@ -130,7 +133,7 @@ def test_schedules_and_dead_mans_switches_follow_the_schedule_parameter(
     created, _client = stack
     intervals = created.translated.template["Mappings"]["ScheduleInterval"]
     periods = int(created.translated.parameters.get("DeadMansSwitchPeriods", "3"))
-    for provider, logical_id in FUNCTION_OF.items():
+    for provider, logical_id in SCHEDULED_FUNCTION_OF.items():
         choice = created.translated.parameters.get(f"{logical_id.removesuffix('Function')}Schedule", "off")
         schedule = created.elsewhere[f"{logical_id}Schedule"]
         assert schedule["ScheduleExpression"] == intervals[choice]["Expression"]
@@ -275,6 +278,31 @@ def test_no_provider_writes_another_providers_partition(stack: tuple[CreatedStac
         assert not is_allowed(statements, table_request(created, "DeleteItem", f"provider#{provider}"))
 
 
+def test_the_custom_function_reads_and_writes_only_custom_providers(stack: tuple[CreatedStack, Any]) -> None:
+    created, _client = stack
+    parameters = created.translated.parameters
+    kms_key = parameters.get("SecretsKmsKeyArn")
+    statements = role_of(created, "CustomFunction")
+    own = ["parameter", "path", "secret", *(["decrypt"] if kms_key else [])]
+    for entry in ("custom/acme", "custom/beta"):
+        assert reads_keys_of(statements, entry, kms_key) == own, entry
+    providers_path = parameters.get("CustomProvidersParameter", "/quota-sentinel/custom/providers/")
+    assert is_allowed(statements, Request("ssm:GetParametersByPath", ssm(providers_path.rstrip("/"))))
+    assert is_allowed(statements, Request("ssm:GetParameter", ssm(f"{providers_path.rstrip('/')}/acme")))
+    for other in [*PROVIDER_IDS, "slack"]:
+        assert reads_keys_of(statements, other, kms_key) == [], f"CustomFunction reads {other}'s keys"
+    assert not is_allowed(statements, Request("ssm:GetParameter", ssm("/quota-sentinel/customer/key")))
+    assert not is_allowed(statements, Request("ssm:DescribeParameters", "*"))
+    for partition in ("custom#acme", "custom#beta"):
+        for action in ("GetItem", "PutItem", "UpdateItem"):
+            assert is_allowed(statements, table_request(created, action, partition)), (partition, action)
+        for action in ("DeleteItem", "Query", "Scan"):
+            assert not is_allowed(statements, table_request(created, action, partition)), (partition, action)
+    for partition in [*(f"provider#{p}" for p in PROVIDER_IDS), IDEMPOTENCY_PARTITION, "customer#x", "provider#custom"]:
+        for action in ("GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query"):
+            assert not is_allowed(statements, table_request(created, action, partition)), (partition, action)
+
+
 def test_the_notifier_reads_no_provider_key_and_only_its_own_records(stack: tuple[CreatedStack, Any]) -> None:
     created, _client = stack
     parameters = created.translated.parameters
@@ -284,7 +312,7 @@ def test_the_notifier_reads_no_provider_key_and_only_its_own_records(stack: tupl
     statements = role_of(created, "SlackNotifierFunction")
     kms_key = parameters.get("SecretsKmsKeyArn")
     assert is_allowed(statements, Request("ssm:GetParameter", ssm(parameters["SlackWebhookParameter"])))
-    for provider in PROVIDER_IDS:
+    for provider in [*PROVIDER_IDS, "custom/acme"]:
         assert reads_keys_of(statements, provider, kms_key) == [], provider
         assert not is_allowed(statements, table_request(created, "GetItem", f"provider#{provider}"))
     for action in ("GetItem", "PutItem", "UpdateItem", "DeleteItem"):
@@ -308,7 +336,7 @@ def test_nothing_can_scan_batch_or_delete_what_it_should_not(stack: tuple[Create
 def test_the_scheduler_role_only_invokes_the_provider_functions(stack: tuple[CreatedStack, Any]) -> None:
     created, client = stack
     statements = roles(created)["SchedulerRole"]
-    for function in FUNCTION_OF.values():
+    for function in SCHEDULED_FUNCTION_OF.values():
         arn = client("lambda").get_function(FunctionName=created.physical[function])["Configuration"]["FunctionArn"]
         assert is_allowed(statements, Request("lambda:InvokeFunction", arn))
     other = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:someone-else"

@@ -12,6 +12,7 @@ import pytest
 
 from local import REPO_ROOT
 from shared import observability, runner, state_store
+from shared.custom import CUSTOM_PROVIDER
 from shared.providers import PROVIDER_IDS
 
 PROVIDER_FUNCTIONS = {
@@ -21,7 +22,9 @@ PROVIDER_FUNCTIONS = {
     "chatdoc": "ChatdocFunction",
     "onlyoffice": "OnlyofficeFunction",
 }
-ALL_FUNCTIONS = [*PROVIDER_FUNCTIONS.values(), "SlackNotifierFunction"]
+# Every function on a schedule: the built-in providers' and the custom providers' (CUSTOM_PROVIDER).
+SCHEDULED_FUNCTIONS = {**PROVIDER_FUNCTIONS, CUSTOM_PROVIDER: "CustomFunction"}
+ALL_FUNCTIONS = [*SCHEDULED_FUNCTIONS.values(), "SlackNotifierFunction"]
 SEVERITIES = ["ok", "warning", "critical", "exhausted"]
 PSEUDO_PARAMETERS = {
     "AWS::AccountId",
@@ -122,7 +125,7 @@ def test_functions_are_arm64_python313_with_the_shared_layer(template: dict[str,
 # ---------------------------------------------------------------------------------------- providers
 
 
-@pytest.mark.parametrize(("provider", "logical_id"), PROVIDER_FUNCTIONS.items())
+@pytest.mark.parametrize(("provider", "logical_id"), SCHEDULED_FUNCTIONS.items())
 def test_provider_function_has_its_schedule_with_a_small_retry_and_a_dead_letter_queue(
     template: dict[str, Any], provider: str, logical_id: str
 ) -> None:
@@ -180,6 +183,31 @@ def test_provider_function_environment_and_least_privilege(
         assert statements[sid]["Resource"] == {"Ref": "SecretsKmsKeyArn"}, "decrypt only with the named key"
 
 
+def test_custom_function_environment_and_least_privilege(template: dict[str, Any]) -> None:
+    properties = function(template, "CustomFunction")
+    variables = properties["Environment"]["Variables"]
+    assert variables["CUSTOM_PROVIDERS_PARAMETER"] == {"Ref": "CustomProvidersParameter"}
+    assert "ACCOUNTS_PARAMETER" not in variables and "CUSTOM_PROVIDERS" not in variables
+    assert variables["FORECAST_WARNING_HOURS"] == {"Ref": "ForecastWarningHours"}
+    assert variables["FORECAST_CRITICAL_HOURS"] == {"Ref": "ForecastCriticalHours"}
+    parameter = template["Parameters"]["CustomProvidersParameter"]
+    assert parameter["Default"] == "/quota-sentinel/custom/providers/"
+    assert parameter["AllowedPattern"].startswith("^/quota-sentinel/custom/")
+    assert variables["MAX_CONCURRENCY"] == {"Ref": "MaxConcurrency"}
+    [policy] = properties["Policies"]
+    statements = {s["Sid"]: s for s in statements_of(policy)}
+    state = statements["CustomStatePartitions"]
+    assert sorted(state["Action"]) == ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
+    assert state["Condition"] == {
+        "ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{state_store.CUSTOM_PARTITION}*"]},
+        "Null": {"dynamodb:LeadingKeys": "false"},
+    }
+    assert statements["ReadOwnParameters"]["Resource"]["Fn::Sub"].endswith(":parameter/quota-sentinel/custom/*")
+    assert statements["ReadOwnSecrets"]["Resource"]["Fn::Sub"].endswith(":secret:quota-sentinel/custom/*")
+    for sid in ("DecryptOwnParameters", "DecryptOwnSecrets"):
+        assert statements[sid]["Resource"] == {"Ref": "SecretsKmsKeyArn"}, "decrypt only with the named key"
+
+
 def statements_of(policy: dict[str, Any]) -> list[dict[str, Any]]:
     """A policy's statements, each `!If [HasX, statement, !Ref AWS::NoValue]` taken as its statement."""
     statements = []
@@ -226,7 +254,7 @@ def test_schedules_come_from_a_fixed_list_and_the_switch_window_from_the_schedul
         limit = 604800 if seconds >= 3600 else 86400  # CloudWatch's longest evaluation range
         assert seconds * periods["MaxValue"] <= limit, name
     assert template["Parameters"]["DeadMansSwitchPeriods"]["MinValue"] >= 2
-    for logical_id in PROVIDER_FUNCTIONS.values():
+    for logical_id in SCHEDULED_FUNCTIONS.values():
         name = logical_id.removesuffix("Function")
         assert template["Parameters"][f"{name}Schedule"]["AllowedValues"] == allowed
         assert template["Parameters"][f"{name}Schedule"]["Default"] == "off"
@@ -247,13 +275,13 @@ def test_the_scheduler_role_trusts_only_this_account(template: dict[str, Any]) -
     [policy] = role["Policies"]
     invoke = policy["PolicyDocument"]["Statement"][0]
     assert invoke["Action"] == "lambda:InvokeFunction"
-    assert invoke["Resource"] == [{"Fn::GetAtt": f"{f}.Arn"} for f in PROVIDER_FUNCTIONS.values()]
+    assert invoke["Resource"] == [{"Fn::GetAtt": f"{f}.Arn"} for f in SCHEDULED_FUNCTIONS.values()]
 
 
 def test_reserved_concurrency_is_optional_and_off_by_default(template: dict[str, Any]) -> None:
     parameter = template["Parameters"]["ProviderReservedConcurrency"]
     assert parameter["Default"] == 0
-    for logical_id in PROVIDER_FUNCTIONS.values():
+    for logical_id in SCHEDULED_FUNCTIONS.values():
         assert function(template, logical_id)["ReservedConcurrentExecutions"] == {
             "Fn::If": ["HasReservedConcurrency", {"Ref": "ProviderReservedConcurrency"}, {"Ref": "AWS::NoValue"}]
         }
@@ -264,7 +292,7 @@ def test_reserved_concurrency_is_optional_and_off_by_default(template: dict[str,
 def test_a_test_alert_command_per_scheduled_provider(template: dict[str, Any]) -> None:
     outputs = template["Outputs"]
     assert "TestAlertCommand" not in outputs
-    for logical_id in PROVIDER_FUNCTIONS.values():
+    for logical_id in SCHEDULED_FUNCTIONS.values():
         name = logical_id.removesuffix("Function")
         output = outputs[f"{name}TestAlertCommand"]
         assert output["Condition"] == f"{name}Scheduled"
@@ -397,8 +425,8 @@ def test_alarms_publish_to_the_ops_topic_only(template: dict[str, Any]) -> None:
 
 
 def test_dead_mans_switch_per_provider_reads_the_runners_metric(template: dict[str, Any]) -> None:
-    assert 'name="SuccessfulChecks"' in inspect.getsource(runner.run_provider)
-    assert 'add_dimension("provider", provider)' in inspect.getsource(runner.run_provider)
+    assert 'name="SuccessfulChecks"' in inspect.getsource(runner.check_accounts)
+    assert 'add_dimension("provider", provider)' in inspect.getsource(runner.check_accounts)
     alarms = resources_of_type(template, "AWS::CloudWatch::Alarm").values()
     switches = {}
     for alarm in alarms:
@@ -406,7 +434,7 @@ def test_dead_mans_switch_per_provider_reads_the_runners_metric(template: dict[s
         if properties.get("MetricName") == "SuccessfulChecks":
             dimensions = {d["Name"]: d["Value"] for d in properties["Dimensions"]}
             switches[dimensions["provider"]] = (alarm, dimensions)
-    assert set(switches) == set(PROVIDER_IDS)
+    assert set(switches) == {*PROVIDER_IDS, CUSTOM_PROVIDER}
     for provider, (alarm, dimensions) in switches.items():
         properties = alarm["Properties"]
         assert properties["Namespace"] == observability.NAMESPACE
@@ -415,7 +443,7 @@ def test_dead_mans_switch_per_provider_reads_the_runners_metric(template: dict[s
         assert properties["ComparisonOperator"] == "LessThanThreshold"
         assert properties["Threshold"] == 1
         assert properties["EvaluationPeriods"] == {"Ref": "DeadMansSwitchPeriods"}
-        assert alarm["Condition"] == f"{PROVIDER_FUNCTIONS[provider].removesuffix('Function')}Scheduled"
+        assert alarm["Condition"] == f"{SCHEDULED_FUNCTIONS[provider].removesuffix('Function')}Scheduled"
 
 
 def test_every_function_logs_to_a_log_group_with_retention(template: dict[str, Any]) -> None:

@@ -68,7 +68,9 @@ def test_the_runner_forgets_the_key_on_an_auth_failure_only(monkeypatch: pytest.
     forgotten: list[object] = []
     monkeypatch.setattr(runner, "forget_api_key", forgotten.append)
     monkeypatch.setattr(runner, "read_api_key", lambda *_: "key")
-    plan: Any = SimpleNamespace(config=SimpleNamespace(api_key="REF"), ref=SimpleNamespace(key_source=""), base_url="")
+    plan: Any = SimpleNamespace(
+        config=SimpleNamespace(api_key="REF"), ref=SimpleNamespace(key_source=""), base_url="", adapter=None
+    )
     deps = SimpleNamespace(monotonic=lambda: 0.0, http_client=lambda: None)
     run: Any = SimpleNamespace(deadline=1e18, deps=deps, env=None, adapter=None)
     for reason in (FailureReason.UNAVAILABLE, FailureReason.RATE_LIMITED, FailureReason.AUTH):
