@@ -41,7 +41,7 @@ typecheck: install ## mypy strict on shared/, cli/ and local/
 HYPOTHESIS_PROFILE ?= dev
 
 unit: install ## the unit tier: no socket, fast fuzz profile (under 30 s)
-	HYPOTHESIS_PROFILE=$(HYPOTHESIS_PROFILE) $(BIN)/pytest tests/unit -q
+	HYPOTHESIS_PROFILE=$(HYPOTHESIS_PROFILE) $(BIN)/pytest tests/unit -q -m "not slow"
 
 integration: install ## the integration tier on the real local servers
 	$(BIN)/pytest tests/integration -q

@@ -110,8 +110,8 @@ def measure(world: World) -> dict[str, Any]:
         "alerts_published": len(documents),
         "item": {
             "dynamodb_size_bytes": item_size(item),
-            "json_bytes": len(json.dumps(item)),
-            "state_json_bytes": len(item["state"]["S"]),
+            "json_bytes": len(json.dumps(item, default=lambda value: value.hex())),
+            "state_bytes": attribute_size(item["state"]),
         },
         "alert_document_bytes": max((len(document) for document in documents), default=0),
         "log_bytes": {

@@ -187,3 +187,55 @@ def estimate(
         "per_transition": transition,
         "secrets_manager_keys_extra_per_account": secrets_manager_per_account,
     }
+
+
+CHECK_SECONDS = 300  # the schedule: one run every 5 minutes
+
+
+def with_forecasts(
+    p6: dict[str, Any], item_bytes: int, forecast_cpu_ms_per_account_run: float, key_cache_seconds: float
+) -> dict[str, Any]:
+    """P6 with forecasts on: the measured P6, with the item a 10-metric account stores after a year of
+    forecasts, the forecast CPU per account-run on top of the measured durations, and API keys cached for
+    ``key_cache_seconds`` in a warm function (a function run every 5 minutes stays warm; the cold bound,
+    one key read per run, is reported beside it)."""
+    prices = PRICES
+    runs = RUNS_PER_MONTH
+    inputs = p6["inputs"]
+    memory_gb = p6["memory_mb"] / 1024
+    reads, writes = inputs["reads_per_account_per_run"], inputs["writes_per_account_per_run"]
+    rru, wru = math.ceil(item_bytes / 4096), math.ceil(item_bytes / 1024)
+    key_reads = inputs["ssm_key_reads_per_account_per_run"] * min(1.0, CHECK_SECONDS / key_cache_seconds)
+    rows = {}
+    for n_text, row in p6["by_accounts"].items():
+        n = row["accounts"]
+        dynamodb = runs * n * (
+            reads * rru * prices["dynamodb_read_request_unit"] + writes * wru * prices["dynamodb_write_request_unit"]
+        ) + n * item_bytes / 1e9 * (prices["dynamodb_storage_gb_month"] + prices["dynamodb_pitr_gb_month"])
+        kms = runs * n * key_reads * prices["kms_request"]
+        forecast_cpu = (runs * n * forecast_cpu_ms_per_account_run / 1000 * p6["cpu_factor"] * memory_gb) * prices[
+            "lambda_arm64_gb_second"
+        ]
+        variable = row["variable"] - row["dynamodb"] - row["kms_requests"] + dynamodb + kms + forecast_cpu
+        cold_bound = variable - kms + runs * n * inputs["ssm_key_reads_per_account_per_run"] * prices["kms_request"]
+        rows[n_text] = {
+            "accounts": n,
+            "dynamodb": dynamodb,
+            "kms_requests": kms,
+            "forecast_cpu": forecast_cpu,
+            "variable": variable,
+            "per_account_variable": variable / n,
+            "per_account_variable_every_run_cold": cold_bound / n,
+            "per_account_all_in": (variable + row["fixed"]) / n,
+        }
+    return {
+        "inputs": {
+            "item_bytes_10_metrics_after_a_year": item_bytes,
+            "rru_per_read": rru,
+            "wru_per_write": wru,
+            "forecast_cpu_ms_per_account_run": forecast_cpu_ms_per_account_run,
+            "key_cache_seconds": key_cache_seconds,
+            "ssm_key_reads_per_account_per_run": key_reads,
+        },
+        "by_accounts": rows,
+    }

@@ -178,6 +178,7 @@ def simulate_year(seed: int, metrics: int = 10, days: int = 365) -> dict[str, An
             run_cpu.append(time.process_time() - started)
         now += CHECK
     final = [len(state.encode()) for state in states if state is not None]
+    item = whole_item_bytes([state.encode() for state in states if state is not None], used, limits, periods, now)
     return {
         "days": days,
         "metrics": metrics,
@@ -187,7 +188,43 @@ def simulate_year(seed: int, metrics: int = 10, days: int = 365) -> dict[str, An
         "largest_bytes_per_metric": largest,
         "largest_bytes_total": sum(largest),
         "cpu_ms_per_account_run_10_metrics": round(statistics.median(run_cpu) * 1000, 3),
+        "item_bytes_10_metrics": item,
     }
+
+
+def whole_item_bytes(
+    forecasts: list[bytes], used: list[float], limits: list[float], periods: list[str | None], now: datetime
+) -> int:
+    """The whole DynamoDB item (empty outbox) of an account holding these metrics, ids and names of 20
+    characters, as ``DynamoStateStore.save`` writes it, by DynamoDB's item-size rules."""
+    from bench.calls import item_size
+    from shared.models import AccountState, MetricState
+    from shared.state_store import AccountRecord, DynamoStateStore
+
+    captured: dict[str, Any] = {}
+
+    class _Capture:
+        def put_item(self, **request: Any) -> dict[str, Any]:
+            captured.update(request["Item"])
+            return {}
+
+    metrics = {
+        f"metric-{index:02d}-quota-usage-id"[:20]: MetricState(
+            level=threshold_level(used[index], limits[index], Level.OK),
+            name=f"Metric {index:02d} usage quota name"[:20],
+            used=used[index],
+            limit=limits[index],
+            percent=round(used[index] / limits[index] * 100, 2),
+            period=periods[index],
+            last_alert_at=now,
+            forecast=forecast,
+        )
+        for index, forecast in enumerate(forecasts)
+    }
+    state = AccountState(metrics=metrics, last_success_at=now, checked_at=now, run_id="0" * 32)
+    store = DynamoStateStore("table", client=_Capture())  # type: ignore[arg-type]
+    store.save("flashback", "production-eu-west-1", 41, AccountRecord(state, {}, now, now.timestamp() + 30 * 86400))
+    return item_size(captured)
 
 
 # --- report ----------------------------------------------------------------------------------------------
@@ -359,7 +396,8 @@ def print_report(report: dict[str, Any]) -> None:
         f"F3 a year ({year['days']} days) of 5-minute checks, {year['metrics']} metrics: forecast state "
         f"{year['final_bytes_total']} bytes at the end (largest seen {year['largest_bytes_total']}), "
         f"per metric {year['final_bytes_per_metric']}; CPU per account-run (decode, step, encode 10 metrics) "
-        f"{year['cpu_ms_per_account_run_10_metrics']} ms"
+        f"{year['cpu_ms_per_account_run_10_metrics']} ms; the whole stored item (10 metrics, empty outbox) "
+        f"{year.get('item_bytes_10_metrics', '-')} bytes"
     )
     print(f"wall time {report['wall_seconds']} s")
 

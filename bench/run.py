@@ -3,6 +3,7 @@
     .venv/bin/python -m bench.run               # everything (needs `make build build-host`)
     .venv/bin/python -m bench.run --runs 7 --scale-repeats 1
     .venv/bin/python -m bench.run --only P3b    # P3b alone, written to results-P3b.json
+    .venv/bin/python -m bench.run --only F      # F1-F3 and P6 with forecasts alone, written to results-F.json
 
 Run it on a quiet machine: it waits (a little) for the load average to fall first, and records it.
 """
@@ -22,8 +23,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import accounts_path, calls, coldstart, cost, report, scale, size
+from bench import accounts_path, calls, coldstart, cost, forecast_quality, report, scale, size
 from bench.world import BENCH_DIR, running_world
+from shared.secrets import API_KEY_CACHE_SECONDS
 
 QUIET_LOAD = 1.5
 PROVIDER_LATENCY_SECONDS = 0.2
@@ -125,13 +127,44 @@ def run_p3b_alone(output: Path, log: Callable[[str], None], load_before: float) 
     return 0
 
 
+def measure_forecasts(p6: dict[str, Any] | None, log: Callable[[str], None]) -> dict[str, Any]:
+    """F1-F3 (the forecast-quality bench, beside its naive baseline), and P6 with forecasts on."""
+    quality = forecast_quality.run(traces=300, seed=12, workers=2, year_days=365)
+    forecast_quality.print_report(quality)
+    year = quality["F3"]["year"]
+    result: dict[str, Any] = {"quality": quality}
+    if p6 is not None:
+        result["p6_with_forecasts"] = cost.with_forecasts(
+            p6, year["item_bytes_10_metrics"], year["cpu_ms_per_account_run_10_metrics"], API_KEY_CACHE_SECONDS
+        )
+    return result
+
+
+def run_forecasts_alone(output: Path, log: Callable[[str], None], load_before: float) -> int:
+    """F alone: P6 with forecasts builds on the P6 of the last full run (bench/results.json), if there is one."""
+    started = time.perf_counter()
+    last_full = output / "results.json"
+    p6 = json.loads(last_full.read_text())["p6"] if last_full.exists() else None
+    results = measure_forecasts(p6, log)
+    results["p6_from"] = str(last_full) if p6 is not None else None
+    results["targets"] = report.targets(results)
+    results["machine"] = {"cpus": os.cpu_count(), "load_before": load_before, "load_after": load_average()}
+    results["seconds"] = round(time.perf_counter() - started, 1)
+    results["finished_at"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    output.mkdir(parents=True, exist_ok=True)
+    (output / "results-F.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
+    print()
+    print(report.render_targets(results["targets"]))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=9, help="P1 cold starts per variant (at least 7)")
     parser.add_argument("--scale-repeats", type=int, default=2, help="P3 runs per concurrency")
     parser.add_argument("--max-wait", type=float, default=120, help="seconds to wait for a quiet machine")
     parser.add_argument("--output", type=Path, default=BENCH_DIR, help="where results.json and results.md go")
-    parser.add_argument("--only", choices=["P3b"], help="run one measure alone; writes results-<it>.json")
+    parser.add_argument("--only", choices=["P3b", "F"], help="run one measure alone; writes results-<it>.json")
     args = parser.parse_args(argv)
     if args.runs < 7:
         parser.error("P1 takes the median of at least 7 runs each")
@@ -147,6 +180,8 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, Any] = {}
     if args.only == "P3b":
         return run_p3b_alone(args.output, log, load_before)
+    if args.only == "F":
+        return run_forecasts_alone(args.output, log, load_before)
     with section("P5 size", timings, log):
         results["p5"] = size.measure()
     with running_world(PROVIDER_LATENCY_SECONDS) as world:
@@ -164,6 +199,8 @@ def main(argv: list[str] | None = None) -> int:
     results["p6"] = cost.estimate(facts, results["p2"], durations)
     results["p6"]["durations"] = durations
     results["p6"]["cpu_sensitivity"] = cost.estimate(facts, results["p2"], durations, cost.CPU_SENSITIVITY)
+    with section("F forecast quality", timings, log):
+        results["forecasts"] = measure_forecasts(results["p6"], log)
     results["targets"] = report.targets(results)
     results["notes"] = notes(results)
     results["machine"] = {

@@ -3,6 +3,7 @@
     quota-sentinel simulate [--ticks N]
     quota-sentinel check --provider flashback --accounts accounts.json [--dry-run] [--json]
     quota-sentinel status [--provider flashback] [--json]
+    quota-sentinel history PROVIDER/ACCOUNT [METRIC] [--csv]
     quota-sentinel provider test FILE [--account NAME]
 
 (``python -m cli`` is the same.) Exit codes follow the monitoring-plugin convention: 0 ok, 1 warning,
@@ -94,6 +95,15 @@ def build_parser() -> argparse.ArgumentParser:
     status = commands.add_parser("status", help="the last state of every metric that check has seen")
     status.add_argument("--provider", choices=PROVIDER_IDS)
     status.add_argument("--json", action="store_true", help="the state as one JSON document, for scripts")
+    history = commands.add_parser(
+        "history",
+        help="the usage samples kept for one account's forecasts",
+        description="Print the usage samples that the forecasts keep for an account (recent raw samples, then "
+        "hourly, then daily points), from the state that check stored.",
+    )
+    history.add_argument("target", metavar="PROVIDER/ACCOUNT", help="for example flashback/main")
+    history.add_argument("metric", nargs="?", metavar="METRIC", help="one metric id (default: every metric)")
+    history.add_argument("--csv", action="store_true", help="metric,time,used rows, for spreadsheets")
     provider = commands.add_parser(
         "provider",
         help="custom providers (no code): try an entry",
@@ -112,7 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     provider_test.add_argument("file", type=Path, metavar="FILE", help="one provider entry (JSON)")
     provider_test.add_argument("--account", metavar="NAME", help="the entry's account to use (default: the first)")
-    for command in (simulate, check, status, provider, provider_test):
+    for command in (simulate, check, status, history, provider, provider_test):
         _common_options(command, argparse.SUPPRESS)
     return parser
 
@@ -127,6 +137,10 @@ def _command(name: str) -> Callable[[argparse.Namespace, Terminal], int]:
         from cli.check import command_check
 
         return command_check
+    if name == "history":
+        from cli.history import command_history
+
+        return command_history
     if name == "provider":
         from cli.provider_test import command_provider_test
 

@@ -22,6 +22,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from cli.forecast_view import runs_out, segment_sparkline
 from shared.formatting import format_percent, format_usage, progress_bar
 from shared.models import AccountState, AlertDocument, Level
 from shared.wording.email import email_body, email_subject
@@ -167,6 +168,8 @@ class StatusRow:
     usage: str = ""
     note: str = ""
     checked_at: datetime | None = None
+    runs_out: str = ""  # when it runs out at the current rate, from the forecast state
+    trend: str = ""  # a sparkline of the current segment
 
     @property
     def where(self) -> str:
@@ -183,6 +186,8 @@ class StatusRow:
             "usage": self.usage,
             "note": self.note,
             "last_checked": self.checked_at.isoformat() if self.checked_at else None,
+            "runs_out": self.runs_out or None,
+            "trend": self.trend or None,
         }
 
 
@@ -211,6 +216,8 @@ def status_rows(provider: str, account: str, state: AccountState) -> list[Status
                 usage=format_usage(metric.used, metric.limit, metric.unit),
                 note=f"{metric.period}" if metric.period else "",
                 checked_at=checked,
+                runs_out=runs_out(metric, checked),
+                trend=segment_sparkline(metric),
             )
         )
     return rows
@@ -225,7 +232,8 @@ def status_table(rows: Sequence[StatusRow]) -> Table:
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold")
     for header, justify in (
         ("PROVIDER/ACCOUNT", "left"), ("METRIC", "left"), ("USAGE", "left"), ("", "right"), ("USED", "left"),
-        ("LEVEL", "left"), ("LAST CHECKED (UTC)", "left"), ("", "left"),
+        ("LEVEL", "left"), ("TREND", "left"), ("RUNS OUT (UTC)", "left"), ("LAST CHECKED (UTC)", "left"),
+        ("", "left"),
     ):  # fmt: skip
         table.add_column(header, justify=justify, no_wrap=True)  # type: ignore[arg-type]
     previous = ""
@@ -239,6 +247,8 @@ def status_table(rows: Sequence[StatusRow]) -> Table:
             percent,
             row.usage,
             level_text(row.level),
+            Text(row.trend, style="dim"),
+            row.runs_out,
             _checked(row.checked_at),
             Text(row.note, style="dim"),
         )

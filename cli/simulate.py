@@ -7,6 +7,9 @@ definitions; the real handlers (``functions/<provider>/app.py``) run for a numbe
 printed as it arrives (the email text, and Slack as delivered by the real Slack notifier); a status table
 ends it. With ``SLACK_WEBHOOK_URL`` set, the notifier posts to that real webhook. Exits 0 when the demo
 ran, whatever the simulated quotas say.
+
+The handlers run on a simulated wall clock (``shared.runner.clock``): each tick is half an hour later than the
+one before, so a few ticks hold the evidence a forecast needs (6 samples over 2 hours).
 """
 
 from __future__ import annotations
@@ -15,7 +18,9 @@ import argparse
 import contextlib
 import secrets
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -38,9 +43,34 @@ from local.provision import (
 )
 from local.simulator import ACCOUNTS, SIMULATED, ProviderSimulator, SlackReceiver, tick_notes
 from local.stack import activated, running_local_stack
+from shared import runner as provider_runner
 from shared.custom import CUSTOM_PROVIDER
 from shared.providers import PROVIDER_IDS
 from shared.state_store import CUSTOM_PARTITION
+
+TICK_MINUTES = 30  # simulated time between scheduled runs
+
+
+@dataclass
+class SimulatedClock:
+    """The demo's wall clock: tick 1 is when the demo started, each later tick TICK_MINUTES on."""
+
+    start: datetime
+    tick: int = 1
+
+    def now(self) -> datetime:
+        return self.start + timedelta(minutes=TICK_MINUTES * (self.tick - 1))
+
+
+@contextlib.contextmanager
+def handlers_on(clock: SimulatedClock) -> Iterator[None]:
+    """Every run in this process reads ``clock`` instead of the wall clock, until the demo ends."""
+    previous = provider_runner.clock
+    provider_runner.clock = clock.now
+    try:
+        yield
+    finally:
+        provider_runner.clock = previous
 
 
 def _check_summary(provider: str, result: Any) -> list[str | tuple[str, str]]:
@@ -64,9 +94,11 @@ class SimulatedSystem:
     runner: FunctionRunner
 
 
-def _provision(terminal: Terminal, stack: contextlib.ExitStack, log: TextIO, slack_url: str | None) -> SimulatedSystem:
+def _provision(
+    terminal: Terminal, stack: contextlib.ExitStack, log: TextIO, slack_url: str | None, clock: SimulatedClock
+) -> SimulatedSystem:
     keys = {provider: f"sim-{provider}-{secrets.token_hex(12)}" for provider in SIMULATED}
-    simulator = stack.enter_context(ProviderSimulator(keys))
+    simulator = stack.enter_context(ProviderSimulator(keys, clock=clock.now))
     terminal.line(
         f"  provider simulator      {simulator.url}/<provider>  the five quota APIs and custom/{CUSTOM_ID}, scripted"
     )
@@ -123,12 +155,13 @@ def _provision(terminal: Terminal, stack: contextlib.ExitStack, log: TextIO, sla
     return SimulatedSystem(simulator, environments, timeouts, printer, runner)
 
 
-def _run_tick(terminal: Terminal, system: SimulatedSystem, tick: int, ticks: int) -> None:
-    system.simulator.tick = tick
+def _run_tick(terminal: Terminal, system: SimulatedSystem, clock: SimulatedClock, tick: int, ticks: int) -> None:
+    system.simulator.tick = clock.tick = tick
     notes = tick_notes(tick)
     terminal.line()
     terminal.line(
-        (f"━━ tick {tick}/{ticks}", "bold"), (f" · scheduled run {tick}", "dim"),
+        (f"━━ tick {tick}/{ticks}", "bold"),
+        (f" · scheduled run {tick} at {clock.now():%H:%M} UTC (simulated, {TICK_MINUTES} min per tick)", "dim"),
         f" · simulator: {'; '.join(notes)}" if notes else "",
     )  # fmt: skip
     started = time.monotonic()
@@ -175,14 +208,16 @@ def command_simulate(args: argparse.Namespace, terminal: Terminal) -> int:
         )
         terminal.line(f"  moto server             {moto.endpoint if moto else '-'}  SNS, SQS, SSM")
         stack.enter_context(activated(local))
-        system = _provision(terminal, stack, log, slack_url)
+        clock = SimulatedClock(datetime.now(UTC).replace(second=0, microsecond=0))
+        system = _provision(terminal, stack, log, slack_url, clock)
+        stack.enter_context(handlers_on(clock))
         terminal.line()
         terminal.line(
             (f"Running the five provider handlers and the custom one for {ticks} ticks", "bold"),
             f" (functions/<provider>/app.py, functions/custom/app.py; function logs in {display_path(log_path)})",
         )
         for tick in range(1, ticks + 1):
-            _run_tick(terminal, system, tick, ticks)
+            _run_tick(terminal, system, clock, tick, ticks)
         terminal.line()
         terminal.line((f"Status · every metric in DynamoDB table {TABLE_NAME}", "bold"))
         states = read_states(PROVIDER_IDS) | read_states([CUSTOM_ID], CUSTOM_PARTITION)

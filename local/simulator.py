@@ -84,19 +84,22 @@ RATE_LIMITED = Failure(
 
 # The story of the demo, one entry per tick (a scheduled run): usage in percent of each quota, or a
 # failure. Run with 5 ticks, it already shows triggered, escalated, improved, resolved, check_failed
-# and check_recovered across all five providers; 8 ticks add exhausted and the renewal of a month.
+# and check_recovered across all five providers; 8 ticks add exhausted, the renewal of a month and a
+# forecast (ticks are half an hour apart on the demo's simulated clock).
 # CUSTOM_PROVIDER ("custom") is the custom provider CUSTOM_ID.
 Step = dict[str, float] | Failure
 SCRIPT: dict[str, list[Step]] = {
+    # Storage burns 6 % a tick (12 % an hour): tick 6 holds the evidence (6 samples over 2.5 h) and qualifies,
+    # tick 7 confirms: a critical forecast (76 %, 2 hours left), before the threshold warning at tick 8.
     "flashback": [
-        {"storage": 50, "egress": 45},
-        {"storage": 52, "egress": 62},
-        {"storage": 54, "egress": 83},  # triggered: warning
-        {"storage": 55, "egress": 91},
-        {"storage": 57, "egress": 97},  # escalated: critical
-        {"storage": 58, "egress": 100},  # escalated: exhausted
-        {"storage": 60, "egress": 4},  # a new month: resolved
-        {"storage": 61, "egress": 9},
+        {"storage": 40, "egress": 45},
+        {"storage": 46, "egress": 62},
+        {"storage": 52, "egress": 83},  # triggered: warning
+        {"storage": 58, "egress": 91},
+        {"storage": 64, "egress": 97},  # escalated: critical
+        {"storage": 70, "egress": 100},  # escalated: exhausted
+        {"storage": 76, "egress": 4},  # a new month: resolved; storage forecast to run out (critical)
+        {"storage": 82, "egress": 9},  # storage triggered: warning
     ],
     "bigdata": [
         {"credits": 70},

@@ -90,9 +90,21 @@ def _not_a_boolean(value: Any) -> Any:
 Percent = Annotated[float, BeforeValidator(_not_a_boolean), Field(ge=1, le=100)]
 
 
+def _hours_not_a_boolean(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise PydanticCustomError("hours_boolean", "must be a number of hours (0 turns it off), not true or false")
+    return value
+
+
+# Forecast hours: 0 turns that forecast level off (and does not fall back to a less specific setting).
+Hours = Annotated[float, BeforeValidator(_hours_not_a_boolean), Field(ge=0, le=24 * 366)]
+
+
 class MetricThresholds(_Strict):
     warning: Percent | None = None
     critical: Percent | None = None
+    forecast_warning_hours: Hours | None = None
+    forecast_critical_hours: Hours | None = None
 
 
 class AccountThresholds(MetricThresholds):
@@ -142,11 +154,17 @@ class Policy(_Strict):
     hysteresis_percent: float = Field(default=5, ge=0, lt=100)
     renotify_seconds: int = Field(default=86400, ge=0)
     failure_alert_after: int = Field(default=3, ge=1)
+    forecast_warning_hours: Hours = 168
+    forecast_critical_hours: Hours = 24
 
     @model_validator(mode="after")
     def _warning_below_critical(self) -> Policy:
         if self.warning_percent >= self.critical_percent:
             raise ValueError("WARNING_PERCENT must be below CRITICAL_PERCENT")
+        if _both_on(self.forecast_warning_hours, self.forecast_critical_hours) and (
+            self.forecast_critical_hours >= self.forecast_warning_hours
+        ):
+            raise ValueError("FORECAST_CRITICAL_HOURS must be below FORECAST_WARNING_HOURS (or 0 to turn one off)")
         return self
 
     def for_account(self, account: AccountConfig, location: str) -> AccountPolicy:
@@ -159,7 +177,23 @@ class Policy(_Strict):
                 raise ConfigError(
                     f"{location}.thresholds{where}: warning ({warning:g}) must be below critical ({critical:g})"
                 )
+            warning_hours, critical_hours = policy.forecast_hours_for(metric_id)
+            if _both_on(warning_hours, critical_hours) and critical_hours >= warning_hours:
+                where = f".metrics.{metric_id}" if metric_id else ""
+                raise ConfigError(
+                    f"{location}.thresholds{where}: forecast_critical_hours ({critical_hours:g}) must be below "
+                    f"forecast_warning_hours ({warning_hours:g}), or 0 to turn one off"
+                )
         return policy
+
+
+def _both_on(warning_hours: float, critical_hours: float) -> bool:
+    return warning_hours > 0 and critical_hours > 0
+
+
+def _first_set(*layers: float | None) -> float:
+    """The most specific setting given: 0 is a setting (off), not a gap, so no ``or`` here."""
+    return next(value for value in layers if value is not None)
 
 
 class AccountPolicy(_Strict):
@@ -174,6 +208,20 @@ class AccountPolicy(_Strict):
         per_metric = self.thresholds.metrics.get(metric_id, MetricThresholds())
         warning = per_metric.warning or self.thresholds.warning or self.base.warning_percent
         critical = per_metric.critical or self.thresholds.critical or self.base.critical_percent
+        return warning, critical
+
+    def forecast_hours_for(self, metric_id: str) -> tuple[float, float]:
+        """(forecast warning hours, forecast critical hours) for a metric: per-metric, per-account, then the
+        defaults; 0 turns a level off at any layer."""
+        per_metric = self.thresholds.metrics.get(metric_id, MetricThresholds())
+        warning = _first_set(
+            per_metric.forecast_warning_hours, self.thresholds.forecast_warning_hours, self.base.forecast_warning_hours
+        )
+        critical = _first_set(
+            per_metric.forecast_critical_hours,
+            self.thresholds.forecast_critical_hours,
+            self.base.forecast_critical_hours,
+        )
         return warning, critical
 
 
@@ -226,6 +274,8 @@ _POLICY_ENV_FIELDS = {
     "HYSTERESIS_PERCENT": "hysteresis_percent",
     "RENOTIFY_SECONDS": "renotify_seconds",
     "FAILURE_ALERT_AFTER": "failure_alert_after",
+    "FORECAST_WARNING_HOURS": "forecast_warning_hours",
+    "FORECAST_CRITICAL_HOURS": "forecast_critical_hours",
 }
 _FIELD_TO_ENV = {field: env for env, field in (_ENV_FIELDS | _POLICY_ENV_FIELDS).items()}
 

@@ -11,6 +11,8 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from shared.config import AccountPolicy
+from shared.forecast import ForecastSettings
+from shared.forecast_alerts import forecast_metric
 from shared.models import (
     AccountState,
     Alert,
@@ -176,6 +178,17 @@ def _evaluate_metrics(
         if kind is not None:
             alerts.append(_metric_alert(ref, kind, metric, level, previous_level, now))
             last_alert_at = None if level is Level.OK else now
+        # The forecast: its own alert and id, and it leaves last_alert_at (the renotify interval) alone.
+        forecast = forecast_metric(
+            metric,
+            before.forecast if before else None,
+            level,
+            ForecastSettings(*policy.forecast_hours_for(metric.metric_id)),
+            forecast_alert_id(ref, metric.metric_id, now),
+            now,
+        )
+        if forecast.alert is not None:
+            alerts.append(forecast.alert)
         percent = metric.percent
         states[metric.metric_id] = MetricState(
             level=level,
@@ -187,6 +200,7 @@ def _evaluate_metrics(
             period=metric.period,
             resets_at=metric.resets_at,
             last_alert_at=last_alert_at,
+            forecast=forecast.state,
         )
     reported = {metric.metric_id for metric in metrics}
     for metric_id, gone in previous.metrics.items():

@@ -246,6 +246,10 @@ class MetricState(BaseModel):
     period: str | None = None
     resets_at: datetime | None = None
     last_alert_at: datetime | None = None
+    # The metric's forecast state (shared.forecast.ForecastState.encode()); base64 when the state is JSON.
+    forecast: bytes | None = None
+
+    model_config = ConfigDict(ser_json_bytes="base64", val_json_bytes="base64")
 
 
 class FailureState(BaseModel):

@@ -43,7 +43,7 @@ from shared.models import (
 from shared.notify import AlertPublisher, PublishError, SnsAlertPublisher
 from shared.observability import correlation_id, logger, metrics
 from shared.providers import ProviderAdapter, check, get_adapter
-from shared.secrets import EnvLookup, SecretUnavailable, load_accounts_parameter, read_api_key
+from shared.secrets import EnvLookup, SecretUnavailable, forget_api_key, load_accounts_parameter, read_api_key
 from shared.state_store import DynamoStateStore, StateStore, StateStoreError, StoredAccount
 from shared.wording.document import compose, links
 from shared.wording.words import TEST_NAME
@@ -59,6 +59,19 @@ class RunFailed(Exception):
     """State could not be persisted or alerts could not be published for some accounts."""
 
 
+def wall_clock() -> datetime:
+    """The time of a check: the wall clock, never the event (the contract's "Time")."""
+    return datetime.now(UTC)
+
+
+# The clock a run reads unless its Dependencies bring their own; end-to-end tests shift it in-process.
+clock: Callable[[], datetime] = wall_clock
+
+
+def _read_clock() -> datetime:
+    return clock()  # looked up at every run, so that a test may replace ``clock``
+
+
 @dataclass
 class Dependencies:
     """The run's doors to the outside, injectable for tests."""
@@ -66,7 +79,7 @@ class Dependencies:
     store: StateStore
     publisher: AlertPublisher
     http_client: Callable[[], ProviderHttpClient] = ProviderHttpClient
-    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    clock: Callable[[], datetime] = _read_clock
     monotonic: Callable[[], float] = time.monotonic
 
 
@@ -159,6 +172,8 @@ def _fetch(plan: AccountPlan, run: RunContext) -> list[QuotaMetric] | ProviderEr
     try:
         return check(plan.adapter, plan.base_url, api_key, run.deadline, run.deps.http_client())
     except ProviderError as error:
+        if error.reason is FailureReason.AUTH:
+            forget_api_key(plan.config.api_key)  # the key may have been rotated: no hour-old copy next time
         return error
 
 

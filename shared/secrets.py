@@ -1,8 +1,11 @@
 """SSM Parameter Store and Secrets Manager: the one door to them, through Powertools Parameters.
 
-Everything secret is read here, cached for ``SECRET_CACHE_SECONDS``: API keys, the accounts parameter and
-the Slack webhook URL. ``{"env": VAR}`` keys are looked up through an injected ``EnvLookup`` (the function's
-environment, read once at the edge), so no copy of the environment travels with a run. Errors say why a
+Everything secret is read here and cached: API keys for ``API_KEY_CACHE_SECONDS`` (an hour: every read of a
+SecureString is a KMS decrypt, the largest per-account cost), dropped at once when the provider rejects the
+key (``forget_api_key``) so that a rotated key is picked up on the next check; the accounts parameter and
+the Slack webhook URL for ``SECRET_CACHE_SECONDS``. ``{"env": VAR}`` keys are looked up through an injected
+``EnvLookup`` (the function's environment, read once at the edge), so no copy of the environment travels
+with a run. Errors say why a
 read failed and never hold a value.
 """
 
@@ -20,6 +23,11 @@ from shared.config import AccountConfig, ConfigError, parse_accounts, validate_b
 from shared.key_references import EnvKey, KeyRef, SsmKey, key_prefix
 
 SECRET_CACHE_SECONDS = 300
+API_KEY_CACHE_SECONDS = 3600
+
+# Keys the provider rejected since they were read: the next read fetches them afresh, past the cache.
+_rejected_keys: set[tuple[str, str]] = set()
+_rejected_lock = threading.Lock()
 
 # An environment variable by name, None when it is not set (e.g. ``os.environ.get`` or ``dict.get``).
 EnvLookup = Callable[[str], str | None]
@@ -168,11 +176,14 @@ def read_api_key(ref: KeyRef, env: EnvLookup, label: str | None = None) -> Secre
         return SecretStr(value)
 
     parameters = _parameters("ssm" if isinstance(ref, SsmKey) else "secrets")
+    with _rejected_lock:
+        fresh = (ref.kind, ref.reference) in _rejected_keys
+        _rejected_keys.discard((ref.kind, ref.reference))
     try:
         if isinstance(ref, SsmKey):
-            value = parameters.get_parameter(ref.ssm, decrypt=True, max_age=SECRET_CACHE_SECONDS)
+            value = parameters.get_parameter(ref.ssm, decrypt=True, max_age=API_KEY_CACHE_SECONDS, force_fetch=fresh)
         else:
-            value = parameters.get_secret(ref.secret, max_age=SECRET_CACHE_SECONDS)
+            value = parameters.get_secret(ref.secret, max_age=API_KEY_CACHE_SECONDS, force_fetch=fresh)
     except parameters.exceptions.GetParameterError as error:
         raise SecretUnavailable(
             f"{label} could not be read: {_read_failure(error)}",
@@ -182,6 +193,13 @@ def read_api_key(ref: KeyRef, env: EnvLookup, label: str | None = None) -> Secre
     if not text.strip():
         raise SecretUnavailable(f"{label} is empty", permanent=True)
     return SecretStr(text.strip())
+
+
+def forget_api_key(ref: KeyRef) -> None:
+    """The provider rejected this key (``auth``): read it afresh next time, so a rotated key is used at once."""
+    if not isinstance(ref, EnvKey):
+        with _rejected_lock:
+            _rejected_keys.add((ref.kind, ref.reference))
 
 
 def read_webhook_url(parameter_name: str) -> SecretStr:

@@ -6,7 +6,7 @@ run). This is the only module that touches DynamoDB. One item per account:
 
 - ``pk`` = ``<partition prefix><provider>`` (``provider#<id>`` by default), ``sk`` = ``account#<account>``
 - ``version``: bumped by every write; every write is conditional on it (an optimistic lock)
-- ``state``: the evaluator's ``AccountState`` as JSON
+- ``state``: the evaluator's ``AccountState`` in the compact form of ``shared.state_codec`` (binary)
 - ``outbox``: alert documents written together with the transition that caused them, removed once
   published. Each carries a lease so that overlapping runs never publish the same one twice, and a
   run that crashed or failed to publish leaves it for a later run.
@@ -25,6 +25,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from shared.models import AccountState
+from shared.state_codec import encode_state, state_from_attribute
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
@@ -187,7 +188,7 @@ class DynamoStateStore:
         # TTL deletion lags by up to days, so an expired item may still be read: its state is
         # forgotten as expiry means, but its outbox is kept so that no alert is lost.
         expired = float(item[TTL_ATTRIBUTE]["N"]) <= now_epoch
-        state = None if expired else AccountState.model_validate_json(item["state"]["S"])
+        state = None if expired else state_from_attribute(item["state"])
         outbox = {doc_id: _entry_from_item(value) for doc_id, value in item.get("outbox", {}).get("M", {}).items()}
         return StoredAccount(state=state, version=int(item["version"]["N"]), outbox=outbox)
 
@@ -199,7 +200,7 @@ class DynamoStateStore:
             "provider": {"S": provider},
             "account": {"S": account},
             "version": {"N": str(version)},
-            "state": {"S": record.state.model_dump_json()},
+            "state": {"B": encode_state(record.state)},
             "checked_at": {"S": record.checked_at.isoformat()},
             TTL_ATTRIBUTE: {"N": str(int(record.expires_at))},
             "outbox": {"M": {doc_id: _entry_to_item(entry) for doc_id, entry in record.outbox.items()}},
@@ -275,7 +276,7 @@ class DynamoStateStore:
                     if float(item[TTL_ATTRIBUTE]["N"]) <= now_epoch:
                         continue
                     account = item[SORT_KEY]["S"].removeprefix(ACCOUNT_PREFIX)
-                    states[account] = AccountState.model_validate_json(item["state"]["S"])
+                    states[account] = state_from_attribute(item["state"])
                 if "LastEvaluatedKey" not in response:
                     return states
                 request["ExclusiveStartKey"] = response["LastEvaluatedKey"]

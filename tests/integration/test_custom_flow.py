@@ -12,6 +12,7 @@ from pytest_httpserver import HTTPServer
 
 from shared import state_store
 from shared.config import ConfigError
+from shared.state_codec import state_from_attribute
 from tests.conftest import FakeLambdaContext
 from tests.integration.conftest import API_KEY, Aws, load_handler
 
@@ -162,9 +163,9 @@ def test_two_custom_providers_with_a_crossing_a_rule_failure_and_a_provider_down
         assert _item(aws, f"custom#{provider}", account) is not None
         assert _item(aws, f"provider#{provider}", account) is None
     # The failed beta checks kept their last good metrics.
-    beta_state = json.loads(_item(aws, "custom#beta", "prod")["state"]["S"])  # type: ignore[index]
-    assert sorted(beta_state["metrics"]) == ["domains", "emails"]
-    assert beta_state["metrics"]["emails"]["name"] == "Emails sent today"
+    beta_state = state_from_attribute(_item(aws, "custom#beta", "prod")["state"])  # type: ignore[index]
+    assert sorted(beta_state.metrics) == ["domains", "emails"]
+    assert beta_state.metrics["emails"].name == "Emails sent today"
 
     output = capsys.readouterr().out
     emf = [json.loads(line) for line in output.splitlines() if '"_aws"' in line]

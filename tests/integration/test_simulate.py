@@ -20,7 +20,7 @@ pytestmark = pytest.mark.integration
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ALERT_LINE = re.compile(r"^\s*▶ alert\s+(\w+)/(\S+)\s+(.+?)\s+\[(?:routed as )?(\w+)\]$")
-KINDS = {"triggered", "escalated", "improved", "resolved", "renotify", "check_failed", "check_recovered"}
+KINDS = {"triggered", "escalated", "improved", "resolved", "renotify", "check_failed", "check_recovered", "forecast"}
 
 
 def environment() -> dict[str, str]:
@@ -112,3 +112,26 @@ def test_interrupt_stops_everything_it_started(tmp_path: Path, signum: signal.Si
     assert "everything it started is stopped" in err
     assert gone(dynamodb_pid(seen))
     assert "Traceback" not in err
+
+
+def test_the_full_demo_forecasts_a_burning_quota_before_its_threshold_in_under_a_minute(tmp_path: Path) -> None:
+    started = time.monotonic()
+    process = simulate(tmp_path)  # every tick of the script, half an hour apart on the simulated clock
+    out, err = process.communicate(timeout=180)
+    seconds = time.monotonic() - started
+    assert process.returncode == 0, err
+    assert seconds < 60, f"the demo took {seconds:.0f} s"
+    assert "(simulated, 30 min per tick)" in out
+    storage = [
+        (index, match[3])
+        for index, match in enumerate(ALERT_LINE.match(line) for line in out.splitlines())
+        if match and match[1] == "flashback" and "STORAGE_TOTAL_BYTES" in match[3]
+    ]
+    kinds = [next(word.rstrip(",") for word in alerts.split() if word.rstrip(",") in {"forecast", "triggered"})
+             for _, alerts in storage]  # fmt: skip
+    assert kinds == ["forecast", "triggered"], storage
+    assert "runs out in about 2 hours" in out  # the forecast's words, in the email and in Slack
+    table = out[out.index("PROVIDER/ACCOUNT") :]
+    assert "RUNS OUT (UTC)" in table
+    assert re.search(r"Total storage available .* 2 h \(\w{3} \d\d \w{3} \d\d:\d\d\)", table), table
+    assert gone(dynamodb_pid(out))

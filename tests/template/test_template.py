@@ -163,6 +163,8 @@ def test_provider_function_environment_and_least_privilege(
     assert template["Parameters"][accounts_parameter]["AllowedPattern"].startswith(f"^/quota-sentinel/{provider}/")
     for name in ("WARNING_PERCENT", "CRITICAL_PERCENT", "HYSTERESIS_PERCENT", "RENOTIFY_SECONDS"):
         assert name in variables
+    assert variables["FORECAST_WARNING_HOURS"] == {"Ref": "ForecastWarningHours"}
+    assert variables["FORECAST_CRITICAL_HOURS"] == {"Ref": "ForecastCriticalHours"}
     assert variables["MAX_CONCURRENCY"] == {"Ref": "MaxConcurrency"}
     assert variables["RUNBOOK_URL"] == {"Ref": "RunbookUrl"}
     assert properties["Timeout"] == {"Ref": "FunctionTimeout"}
@@ -186,6 +188,8 @@ def test_custom_function_environment_and_least_privilege(template: dict[str, Any
     variables = properties["Environment"]["Variables"]
     assert variables["CUSTOM_PROVIDERS_PARAMETER"] == {"Ref": "CustomProvidersParameter"}
     assert "ACCOUNTS_PARAMETER" not in variables and "CUSTOM_PROVIDERS" not in variables
+    assert variables["FORECAST_WARNING_HOURS"] == {"Ref": "ForecastWarningHours"}
+    assert variables["FORECAST_CRITICAL_HOURS"] == {"Ref": "ForecastCriticalHours"}
     parameter = template["Parameters"]["CustomProvidersParameter"]
     assert parameter["Default"] == "/quota-sentinel/custom/providers/"
     assert parameter["AllowedPattern"].startswith("^/quota-sentinel/custom/")

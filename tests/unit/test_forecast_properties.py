@@ -1,4 +1,4 @@
-"""Properties of the forecast core, and the year-long size check (in the ``ci`` profile only).
+"""Properties of the forecast core, and the year-long size check (marked slow: ``make test`` only).
 
 The examples per property come from the active Hypothesis profile (HYPOTHESIS_PROFILE), so the fast tier
 stays fast and the ``ci`` profile runs more.
@@ -180,7 +180,7 @@ def test_a_week_of_checks_stays_small() -> None:
     assert max(year["largest_bytes_per_metric"]) < 150, year
 
 
-@pytest.mark.skipif(not IN_CI, reason="a year of 5-minute checks for 10 metrics runs in the ci profile")
+@pytest.mark.slow  # a year of 5-minute checks for 10 metrics: `make test` runs it, `make unit` does not
 def test_a_year_of_checks_for_ten_metrics_stays_bounded() -> None:
     year = simulate_year(seed=12)
     assert max(year["largest_bytes_per_metric"]) < 150, year
