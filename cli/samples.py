@@ -2,7 +2,7 @@
 walks usage sequences to every alert kind, and the runner's own document building adds the words and links.
 
 `make preview` and the golden test (tests/unit/test_golden_messages.py) both render these, so what you
-look at is what users get. Forecast alerts are built from hand-made facts until the forecast is wired.
+look at is what users get.
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from shared.config import AccountConfig, Policy
-from shared.evaluation import AccountRef, evaluate, forecast_alert_id
+from shared.evaluation import AccountRef, evaluate
 from shared.http import HttpResult
 from shared.key_references import EnvKey
-from shared.models import Alert, AlertDocument, AlertKind, Forecast, Level, ProviderError, QuotaMetric, iso_utc
+from shared.models import Alert, AlertDocument, AlertKind, Level, ProviderError, QuotaMetric, iso_utc
 from shared.providers import get_adapter, interpret
 from shared.wording.document import compose, links
 
@@ -137,59 +137,35 @@ def _metric(outcome: Outcome, metric_id: str) -> QuotaMetric:
     return metric
 
 
-def _forecast_alert(
-    kind: AlertKind, metric: QuotaMetric, level: Level, previous: Level, forecast: Forecast, resets_at: datetime | None
-) -> Alert:
-    """A forecast alert from hand-made facts, shaped as the contract's "Forecasts" section says."""
-    return Alert(
-        kind=kind,
-        metric=metric.metric_id,
-        name=metric.name,
-        level=level,
-        previous_level=previous,
-        used=metric.used,
-        limit=metric.limit,
-        percent=None if metric.percent is None else round(metric.percent, 2),
-        unit=metric.unit,
-        period=metric.period,
-        resets_at=resets_at,
-        id=forecast_alert_id(ref_of("flashback", "main"), metric.metric_id, NOW),
-        forecast=forecast,
-    )
+def _until(provider: str, account: str, steps: list[Outcome], kind: AlertKind, level: Level) -> list[Outcome]:
+    """``steps`` up to the first check whose alerts include a ``kind`` alert at ``level`` (hourly checks)."""
+    state = None
+    for hour, outcome in enumerate(steps):
+        evaluation = evaluate(outcome, state, POLICY, ref_of(provider, account), NOW + timedelta(hours=hour))
+        state = evaluation.state
+        if any(alert.kind is kind and alert.level is level for alert in evaluation.alerts):
+            return steps[: hour + 1]
+    raise AssertionError(f"{provider}/{account}: the sequence gave no {kind.value} at {level.value}")
 
 
 def forecasts() -> dict[str, AlertDocument]:
-    egress = _egress_at(70)
-    left = (egress.limit or 0) - egress.used
-    hours = 52.0
-    runs_out = Forecast(
-        runs_out_at=NOW + timedelta(hours=hours), hours_left=hours, rate_per_hour=left / hours, samples=48
-    )
-    estimated = runs_out.model_copy(update={"resets_at_estimated": True})
-    slowed = runs_out.model_copy(update={"cleared_because": "usage_slowed"})
-    reset_at = NOW + timedelta(hours=hours) + timedelta(days=9)
-    questions = _metric(chatdoc(60), "question")
-    q_hours = 20.0
-    q_forecast = Forecast(
-        runs_out_at=NOW + timedelta(hours=q_hours),
-        hours_left=q_hours,
-        rate_per_hour=((questions.limit or 0) - questions.used) / q_hours,
-        samples=12,
-    )
-    q_alert = _forecast_alert(AlertKind.FORECAST, questions, Level.CRITICAL, Level.WARNING, q_forecast, None)
-    q_alert = q_alert.model_copy(update={"id": forecast_alert_id(ref_of("chatdoc", "support"), "question", NOW)})
-    still_warning = _egress_at(86)
+    """Forecast alerts from usage the real evaluator watches hour by hour, as a deployed function would."""
+    # Monthly egress resets (used falls below half), then burns 1% of its limit an hour: the next reset is
+    # estimated one period after the one seen, and the quota runs out days before it.
+    after_reset = [flashback(60)] * 3 + [flashback(5 + hour) for hour in range(24)]
+    # Questions burn 2% an hour and ChatDOC names no reset: the forecast says the reset time is unknown.
+    questions = [chatdoc(40 + 2 * hour) for hour in range(24)]
+    # A fast burn crosses the warning threshold, then stops: the forecast clears while usage stays at warning.
+    burn_then_flat = [flashback(70 + hour) for hour in range(17)] + [flashback(86)] * 40
     return {
-        "forecast": document(
-            "flashback",
-            "main",
-            [_forecast_alert(AlertKind.FORECAST, egress, Level.WARNING, Level.OK, estimated, reset_at)],
+        "forecast": walk(
+            "flashback", "main", _until("flashback", "main", after_reset, AlertKind.FORECAST, Level.WARNING)
         ),
-        "forecast_unknown_reset": document("chatdoc", "support", [q_alert]),
-        "forecast_cleared": document(
-            "flashback",
-            "main",
-            [_forecast_alert(AlertKind.FORECAST_CLEARED, still_warning, Level.OK, Level.WARNING, slowed, reset_at)],
+        "forecast_unknown_reset": walk(
+            "chatdoc", "support", _until("chatdoc", "support", questions, AlertKind.FORECAST, Level.CRITICAL)
+        ),
+        "forecast_cleared": walk(
+            "flashback", "main", _until("flashback", "main", burn_then_flat, AlertKind.FORECAST_CLEARED, Level.OK)
         ),
     }
 

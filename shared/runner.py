@@ -46,7 +46,7 @@ from shared.providers import ProviderAdapter, check, get_adapter
 from shared.secrets import EnvLookup, SecretUnavailable, forget_api_key, load_accounts_parameter, read_api_key
 from shared.state_store import DynamoStateStore, StateStore, StateStoreError, StoredAccount
 from shared.wording.document import compose, links
-from shared.wording.words import TEST_NAME
+from shared.wording.words import TEST_NAME, unknown_metric_warning
 
 DEFAULT_REMAINING_SECONDS = 60.0
 # Time kept back from the provider calls: an account whose provider call ends at the deadline must still be
@@ -113,10 +113,7 @@ class AccountResult:
             "error": self.error,
         }
         if self.unknown_metric_ids:  # additive: only when there is something to say
-            summary["warnings"] = [
-                f"metric {metric_id} is configured (thresholds.metrics or ignore) but not reported by the provider"
-                for metric_id in self.unknown_metric_ids
-            ]
+            summary["warnings"] = [unknown_metric_warning(metric_id) for metric_id in self.unknown_metric_ids]
         return summary
 
 

@@ -50,6 +50,11 @@ def metric_title(name: str) -> str:
     return _UNIT_WORDS.sub("", name).strip() or name
 
 
+def unknown_metric_warning(metric_id: str) -> str:
+    """The run summary's warning for a metric id in thresholds.metrics or ignore that the provider lacks."""
+    return f"metric {metric_id} is configured (thresholds.metrics or ignore) but not reported by the provider"
+
+
 def failing_note(reason: FailureReason, consecutive: int, since: datetime) -> str:
     """The terminal's note on a failing account: ``API key rejected, 3 check(s) since 2026-11-22 10:00 UTC``."""
     return f"{REASON_TEXT[reason]}, {consecutive} check(s) since {since.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
