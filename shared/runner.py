@@ -43,12 +43,12 @@ from shared.models import (
 from shared.notify import AlertPublisher, PublishError, SnsAlertPublisher
 from shared.observability import correlation_id, logger, metrics
 from shared.providers import ProviderAdapter, check, get_adapter
+from shared.run_order import check_time, remaining_seconds, rotated
 from shared.secrets import EnvLookup, SecretUnavailable, forget_api_key, load_accounts_parameter, read_api_key
 from shared.state_store import DynamoStateStore, StateStore, StateStoreError, StoredAccount
 from shared.wording.document import compose, links
 from shared.wording.words import TEST_NAME, unknown_metric_warning
 
-DEFAULT_REMAINING_SECONDS = 60.0
 # Time kept back from the provider calls: an account whose provider call ends at the deadline must still be
 # read, written, published and marked published, each call at worst riding out its client's timeouts and
 # retries. (Accounts not checked by then are only recorded: one read and one write each, in parallel.)
@@ -320,33 +320,6 @@ def send_test_alert(plans: list[AccountPlan], event: Mapping[str, Any], run: Run
     }
 
 
-def _to_millisecond(moment: datetime) -> datetime:
-    utc = moment.astimezone(UTC)
-    return utc.replace(microsecond=utc.microsecond // 1000 * 1000)
-
-
-def rotated(plans: list[AccountPlan], now: datetime) -> list[AccountPlan]:
-    """The accounts in this run's order: a rotation by an offset derived from the check time, at no read.
-
-    When a run cannot check every account, the last in its order miss out. From one minute to the next the
-    offset moves by half the list, so on a schedule of an odd number of minutes (every 1, 5, 15 minutes) the
-    accounts that one run missed come first in the next, within the hour. Each hour it also moves by a
-    golden-ratio share of the list, so that on any other schedule no account is last for long.
-    """
-    count = len(plans)
-    if count < 2:
-        return plans
-    minute = int(now.timestamp() // 60)
-    offset = (minute * ((count + 1) // 2) + (minute // 60) * round(count * 0.618)) % count
-    return plans[offset:] + plans[:offset]
-
-
-def _remaining_seconds(context: LambdaContext | None) -> float:
-    if context is None:
-        return DEFAULT_REMAINING_SECONDS
-    return context.get_remaining_time_in_millis() / 1000
-
-
 def default_dependencies(settings: RunSettings, partition_prefix: str = state_store.PROVIDER_PARTITION) -> Dependencies:
     return Dependencies(
         store=DynamoStateStore(
@@ -364,13 +337,13 @@ def start_run(
     context: LambdaContext | None,
     env: Mapping[str, str],
 ) -> RunContext:
-    remaining = _remaining_seconds(context)
+    remaining = remaining_seconds(context)
     return RunContext(
         provider=provider,
         adapter=adapter,
         settings=settings,
         deps=deps,
-        now=_to_millisecond(deps.clock()),
+        now=check_time(deps.clock()),
         # The provider calls get what the function has left, less what persisting and publishing can take.
         deadline=deps.monotonic() + max(0.0, remaining - RESERVE_SECONDS),
         # No other run may take over an alert while this one could still be publishing it.

@@ -20,7 +20,8 @@ from shared import notify, runner, state_store
 from shared.config import ConfigError, load_provider_settings
 from shared.in_memory import MemoryPublisher, MemoryStateStore
 from shared.models import FailureReason, QuotaMetric
-from shared.runner import Dependencies, rotated, run_provider
+from shared.run_order import rotated
+from shared.runner import Dependencies, run_provider
 from shared.secrets import load_accounts_parameter
 from tests.conftest import FakeLambdaContext
 
