@@ -225,6 +225,15 @@ class AccountPolicy(_Strict):
         return warning, critical
 
 
+def parameter_name(value: str | None) -> str | None:
+    """A variable that names an SSM parameter (or a path ending in ``/``) holds that, never a pasted value."""
+    if value is not None and not (SSM_NAME.fullmatch(value) or SSM_ARN.fullmatch(value)):
+        raise PydanticCustomError(
+            "parameter_name", "must be an SSM parameter name starting with /, a path ending in /, or an ARN"
+        )
+    return value
+
+
 class RunSettings(_Strict):
     """The variables every checking function shares: where state and alerts go, the policy, the run's bounds."""
 
@@ -254,11 +263,7 @@ class ProviderSettings(RunSettings):
     @field_validator("accounts_parameter")
     @classmethod
     def _parameter_shape(cls, value: str | None) -> str | None:
-        if value is not None and not (SSM_NAME.fullmatch(value) or SSM_ARN.fullmatch(value)):
-            raise PydanticCustomError(
-                "parameter_name", "must be an SSM parameter name starting with /, a path ending in /, or an ARN"
-            )
-        return value
+        return parameter_name(value)
 
 
 _ENV_FIELDS = {

@@ -116,18 +116,13 @@ def _renotify_due(last_alert_at: datetime | None, renotify_seconds: int, now: da
 def _metric_alert(
     ref: AccountRef, kind: AlertKind, metric: QuotaMetric, level: Level, previous: Level, now: datetime
 ) -> Alert:
-    percent = metric.percent
     return Alert(
         kind=kind,
         metric=metric.metric_id,
         name=metric.name,
         level=level,
         previous_level=previous,
-        used=metric.used,
-        limit=metric.limit,
-        percent=None if percent is None else round(percent, 2),
-        unit=metric.unit,
-        period=metric.period,
+        **metric.reading(),
         resets_at=metric.resets_at,
         id=metric_alert_id(ref, metric.metric_id, now),
         details=dict(metric.details),
@@ -189,15 +184,10 @@ def _evaluate_metrics(
         )
         if forecast.alert is not None:
             alerts.append(forecast.alert)
-        percent = metric.percent
         states[metric.metric_id] = MetricState(
             level=level,
             name=metric.name,
-            used=metric.used,
-            limit=metric.limit,
-            percent=None if percent is None else round(percent, 2),
-            unit=metric.unit,
-            period=metric.period,
+            **metric.reading(),
             resets_at=metric.resets_at,
             last_alert_at=last_alert_at,
             forecast=forecast.state,

@@ -55,18 +55,13 @@ def forecast_metric(
     state, decision = step(_decoded(stored), metric, threshold_level, settings, now)
     if decision is None:
         return ForecastOutcome(state.encode(), None)
-    percent = metric.percent
     alert = Alert(
         kind=_KINDS[decision.kind],
         metric=metric.metric_id,
         name=metric.name,
         level=decision.level,
         previous_level=decision.previous_level,
-        used=metric.used,
-        limit=metric.limit,
-        percent=None if percent is None else round(percent, 2),
-        unit=metric.unit,
-        period=metric.period,
+        **metric.reading(),
         resets_at=metric.resets_at or decision.resets_at,
         id=alert_id,
         details=dict(metric.details),

@@ -118,6 +118,17 @@ class QuotaMetric(BaseModel):
             return None
         return self.used / self.limit * 100
 
+    def reading(self) -> dict[str, Any]:
+        """The numbers an alert and the stored state carry: used, limit, percent (2 decimals), unit, period."""
+        percent = self.percent
+        return {
+            "used": self.used,
+            "limit": self.limit,
+            "percent": None if percent is None else round(percent, 2),
+            "unit": self.unit,
+            "period": self.period,
+        }
+
 
 class Link(BaseModel):
     """Something a person can open next: where the quota is managed, or the team's runbook."""

@@ -353,6 +353,16 @@ def start_run(
     )
 
 
+def open_run(
+    provider: str, event: Mapping[str, Any] | None, context: LambdaContext | None, environ: Mapping[str, str] | None
+) -> tuple[Mapping[str, Any], Mapping[str, str]]:
+    """The event (``{}`` when it is not an object) and the environment, read once; the log lines' keys set."""
+    event = event if isinstance(event, Mapping) else {}
+    logger.set_correlation_id(correlation_id(event, context))
+    logger.append_keys(provider=provider)
+    return event, read_environment(environ)
+
+
 def run_provider(
     provider: str,
     event: Mapping[str, Any] | None,
@@ -362,10 +372,7 @@ def run_provider(
     environ: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """Check every configured account of ``provider`` once and return the run summary."""
-    event = event if isinstance(event, Mapping) else {}
-    logger.set_correlation_id(correlation_id(event, context))
-    logger.append_keys(provider=provider)
-    env = read_environment(environ)
+    event, env = open_run(provider, event, context, environ)
     settings = load_provider_settings(env)
     adapter = get_adapter(provider)
     plans = _plan_accounts(adapter, settings, provider)

@@ -12,16 +12,15 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared.config import read_environment
 from shared.custom.adapter import adapter_for
 from shared.custom.settings import CustomSettings, load_custom_providers, load_custom_settings
 from shared.custom.spec import CUSTOM_PROVIDER
-from shared.observability import correlation_id, logger
 from shared.runner import (
     AccountPlan,
     Dependencies,
     check_accounts,
     default_dependencies,
+    open_run,
     plan_account,
     send_test_alert,
     start_run,
@@ -52,10 +51,7 @@ def run_custom(
     environ: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """Check every account of every custom provider once and return the run summary."""
-    event = event if isinstance(event, Mapping) else {}
-    logger.set_correlation_id(correlation_id(event, context))
-    logger.append_keys(provider=CUSTOM_PROVIDER)
-    env = read_environment(environ)
+    event, env = open_run(CUSTOM_PROVIDER, event, context, environ)
     settings, plans = plan_custom_accounts(env)
     deps = dependencies or default_dependencies(settings, CUSTOM_PARTITION)
     run = start_run(CUSTOM_PROVIDER, None, settings, deps, context, env)

@@ -11,11 +11,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from pydantic import Field, field_validator, model_validator
-from pydantic_core import PydanticCustomError
 
-from shared.config import RunSettings, load_run_settings, read_environment
+from shared.config import RunSettings, load_run_settings, parameter_name, read_environment
 from shared.custom.spec import ProviderEntry, parse_custom_provider_parameters, parse_custom_providers
-from shared.key_references import SSM_ARN, SSM_NAME, SsmKey
+from shared.key_references import SsmKey
 from shared.secrets import read_parameter_texts
 
 PROVIDERS_VARIABLE = "CUSTOM_PROVIDERS"
@@ -41,11 +40,7 @@ class CustomSettings(RunSettings):
     @field_validator("custom_providers_parameter")
     @classmethod
     def _parameter_shape(cls, value: str | None) -> str | None:
-        if value is not None and not (SSM_NAME.fullmatch(value) or SSM_ARN.fullmatch(value)):
-            raise PydanticCustomError(
-                "parameter_name", "must be an SSM parameter name starting with /, a path ending in /, or an ARN"
-            )
-        return value
+        return parameter_name(value)
 
 
 def load_custom_settings(environ: Mapping[str, str] | None = None) -> CustomSettings:
