@@ -18,27 +18,11 @@ from shared.models import FailureReason, ProviderError, QuotaMetric
 from shared.providers import check, interpret
 from tests.fuzzing import answer
 from tests.provider_contract import interpret_error, parse_error, rows
+from tests.unit.test_custom_spec import ENTRY
 
-BASE: dict[str, Any] = {
-    "id": "acme",
-    "name": "Acme Cloud",
-    "request": {"path": "/v2/usage", "default_base_url": "https://api.acme.example", "query": {"view": "quota"}},
-    "metrics": [
-        {
-            "each": "data.quotas[]",
-            "id": "key",
-            "name": "label",
-            "used": "consumed",
-            "limit": "allowed",
-            "unit": "count",
-            "period": "monthly",
-            "resets_at": "window.ends",
-            "unlimited_when": "allowed == `-1`",
-        }
-    ],
-    "errors": [{"when": "error.code == 'PLAN_EXPIRED'", "reason": "no_subscription"}],
-    "accounts": [{"name": "main", "api_key": {"ssm": "/quota-sentinel/custom/acme/main"}}],
-}
+# The contract's sample entry, without its manage_url and with the default (bearer) auth left implicit.
+BASE: dict[str, Any] = {key: value for key, value in copy.deepcopy(ENTRY).items() if key != "manage_url"}
+del BASE["request"]["auth"]
 BODY: dict[str, Any] = {
     "data": {
         "quotas": [
