@@ -135,7 +135,8 @@ def checked(moment: datetime) -> str:
 def reset_phrase(alert: Alert, now: datetime) -> str | None:
     """``resets in 9 days (Tue 1 Dec 00:00 UTC)``, ``no reset``, ``resets monthly``, or nothing known."""
     if alert.resets_at is not None:
-        return f"resets {when(alert.resets_at, now)}"
+        estimated = alert.forecast is not None and alert.forecast.resets_at_estimated
+        return f"resets {when(alert.resets_at, now)}" + (" (estimated)" if estimated else "")
     if alert.period == "all_time":
         return "no reset"
     if alert.period:

@@ -282,3 +282,14 @@ def test_provider_text_is_escaped_for_mrkdwn() -> None:
 )
 def test_relative_times_use_the_largest_unit_that_counts_two(delta: timedelta, text: str) -> None:
     assert words.relative(CHECKED_AT + delta, CHECKED_AT) == text
+
+
+def test_a_cleared_forecast_marks_an_estimated_next_reset() -> None:
+    estimated = Forecast(cleared_because="quota_reset", resets_at_estimated=True)
+    cleared = alert(
+        AlertKind.FORECAST_CLEARED, level=Level.OK, previous_level=Level.WARNING,
+        resets_at=CHECKED_AT + timedelta(days=30), forecast=estimated,
+    )  # fmt: skip
+    assert "resets in 30 days (Tue 22 Dec 10:00 UTC) (estimated)." in words.message(cleared, CHECKED_AT)
+    dated = cleared.model_copy(update={"forecast": Forecast(cleared_because="quota_reset")})
+    assert "resets in 30 days (Tue 22 Dec 10:00 UTC)." in words.message(dated, CHECKED_AT)
