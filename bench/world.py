@@ -28,7 +28,8 @@ from local.invoke import (
     function_specs,
     runtime_environment,
 )
-from local.provision import LocalResources, put_parameter
+from local.provision import put_parameter
+from local.resources import LocalResources
 from local.stack import running_local_stack
 from local.template import load_template
 

@@ -7,7 +7,6 @@ under CustomFunction's parameter path, as an operator would (docs/custom-provide
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 # The custom provider of the demo: an invented "PageMill" rendering API, described in data only.
@@ -46,25 +45,3 @@ def custom_entry(base_url: str, api_key: Mapping[str, str] | None = None) -> dic
 
 # The body it answers while its plan has expired: HTTP 200, which only the entry's errors rule reads as a failure.
 PLAN_EXPIRED_BODY = {"error": {"code": "PLAN_EXPIRED", "message": "Your plan has expired"}}
-
-
-def _percent_of(limit: float, percent: float) -> int:
-    return min(round(limit * percent / 100), round(limit)) if percent < 100 else round(limit)
-
-
-def _month_end(now: datetime) -> int:
-    start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    return int((start + timedelta(days=32)).replace(day=1).timestamp())
-
-
-def custom_body(usage: Mapping[str, float], now: datetime) -> dict[str, Any]:
-    resets = _month_end(now.astimezone(UTC))
-    return {
-        "plan": "Studio",
-        "quotas": [
-            {"key": "renders", "label": "Page renders", "used": _percent_of(5000, usage["renders"]), "max": 5000,
-             "resets": resets},
-            {"key": "webhooks", "label": "Webhook deliveries", "used": str(_percent_of(20000, usage["webhooks"])),
-             "max": "20000", "resets": resets},
-        ],
-    }  # fmt: skip

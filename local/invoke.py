@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from local import REPO_ROOT
-from local.provision import LocalResources
+from local.resources import LocalResources
 from local.runtime_api import RuntimeApi
 from local.stack import running_local_stack, stop_process
 from local.template import ACCOUNT_ID, Resolver, Unresolved, function_variables, load_template

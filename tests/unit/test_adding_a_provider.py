@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from local import REPO_ROOT, simulator
-from local.provision import function_logical_id, sample_response
+from local import REPO_ROOT, provider_bodies, simulator
+from local.provision import function_logical_id
+from local.resources import sample_response
 from local.template import load_template
 from shared.providers import PROVIDER_IDS, get_adapter
 
@@ -65,6 +66,7 @@ def test_the_simulator_scripts_it_for_make_run(provider: str) -> None:
     assert len(simulator.SCRIPT[provider]) == simulator.TICKS
     assert provider in simulator.ACCOUNTS, f"{provider}: no demo account in local/simulator.py ACCOUNTS"
     assert provider in simulator.UNAUTHORIZED, f"{provider}: no 401 body in local/simulator.py UNAUTHORIZED"
+    assert provider in provider_bodies.BODIES, f"{provider}: no body builder in local/provider_bodies.py BODIES"
     assert simulator.scripted_response(provider, 1).status == 200
 
 
@@ -89,6 +91,7 @@ def test_the_checklist_names_every_piece_this_test_checks() -> None:
         "functions/<provider>/app.py",
         "template.yaml",
         "local/simulator.py",
+        "local/provider_bodies.py",
         "infra/env.json",
         "tests/fixtures/providers/",
         "tests/unit/test_provider_<provider>.py",
