@@ -2,7 +2,7 @@
 
     quota-sentinel simulate [--ticks N]
     quota-sentinel check --provider flashback --accounts accounts.json [--dry-run] [--json]
-    quota-sentinel status [--provider flashback] [--json]
+    quota-sentinel status [--provider flashback] [--json] [--table NAME]
     quota-sentinel history PROVIDER/ACCOUNT [METRIC] [--csv]
     quota-sentinel provider test FILE [--account NAME]
 
@@ -95,6 +95,11 @@ def build_parser() -> argparse.ArgumentParser:
     status = commands.add_parser("status", help="the last state of every metric that check has seen")
     status.add_argument("--provider", choices=PROVIDER_IDS)
     status.add_argument("--json", action="store_true", help="the state as one JSON document, for scripts")
+    status.add_argument(
+        "--table",
+        metavar="NAME",
+        help="read a deployed stack's state table with your AWS credentials and region (output StateTableName)",
+    )
     history = commands.add_parser(
         "history",
         help="the usage samples kept for one account's forecasts",

@@ -19,7 +19,7 @@ from local.provision import TABLE_NAME
 from local.stack import activated, running_local_stack
 from shared.models import AccountState, Level
 from shared.providers import PROVIDER_IDS
-from shared.state_store import PROVIDER_PARTITION, DynamoStateStore
+from shared.state_store import PROVIDER_PARTITION, DynamoStateStore, StateStoreError
 
 # (provider, account, metric id) -> (warning, critical) percent, for the perfdata.
 Thresholds = Callable[[str, str, str], tuple[float, float]]
@@ -119,10 +119,10 @@ def print_status(
 
 
 def read_states(
-    providers: Iterable[str], partition_prefix: str = PROVIDER_PARTITION
+    providers: Iterable[str], partition_prefix: str = PROVIDER_PARTITION, table_name: str = TABLE_NAME
 ) -> dict[tuple[str, str], AccountState]:
     """The state of every account of ``providers`` (custom providers: their ids, with ``custom#``)."""
-    store = DynamoStateStore(TABLE_NAME, partition_prefix=partition_prefix)
+    store = DynamoStateStore(table_name, partition_prefix=partition_prefix)
     now = time.time()
     states = {}
     for provider in providers:
@@ -140,10 +140,24 @@ def _unknown(terminal: Terminal, message: str, as_json: bool) -> ExitStatus:
     return ExitStatus.UNKNOWN
 
 
+def _deployed_status(args: argparse.Namespace, terminal: Terminal, providers: list[str]) -> int:
+    """``status --table NAME``: a deployed stack's table, read (Query only) with the user's AWS credentials."""
+    try:
+        with terminal.waiting(f"Reading DynamoDB table {args.table} ..."):
+            states = read_states(providers, table_name=args.table)
+    except StateStoreError as error:
+        return _unknown(terminal, f"Could not read table {args.table}: {error}", args.json)
+    if not states:
+        return _unknown(terminal, f"No account state in table {args.table} yet.", args.json)
+    return print_status(terminal, states, set(), as_json=args.json)
+
+
 def command_status(args: argparse.Namespace, terminal: Terminal) -> int:
     state_dir: Path = args.state_dir
     db_path = state_dir / "dynamodb"
     as_json: bool = args.json
+    if args.table:
+        return _deployed_status(args, terminal, [args.provider] if args.provider else list(PROVIDER_IDS))
     if not any(db_path.glob("*.db")):
         return _unknown(
             terminal, f"No state yet in {display_path(db_path)}: run `quota-sentinel check ...` first.", as_json
