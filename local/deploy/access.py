@@ -92,23 +92,20 @@ def _condition_holds(operator: str, key: str, expected: Any, context: Mapping[st
     return any(_compare(base, e, a) for a in actual for e in expected_values)
 
 
+def _element_matches(statement: Mapping[str, Any], element: str, value: str, *, ignore_case: bool) -> bool:
+    """``Action``/``Resource`` must match ``value``; their ``Not`` forms must not; a statement has one or the other."""
+    if element in statement:
+        return _matches_any(statement[element], value, ignore_case=ignore_case)
+    if f"Not{element}" in statement:
+        return not _matches_any(statement[f"Not{element}"], value, ignore_case=ignore_case)
+    raise UnknownPolicyElement(f"statement without {element} or Not{element}: {statement}")
+
+
 def statement_applies(statement: Mapping[str, Any], request: Request) -> bool:
-    if "Action" in statement:
-        if not _matches_any(statement["Action"], request.action, ignore_case=True):
-            return False
-    elif "NotAction" in statement:
-        if _matches_any(statement["NotAction"], request.action, ignore_case=True):
-            return False
-    else:
-        raise UnknownPolicyElement(f"statement without Action or NotAction: {statement}")
-    if "Resource" in statement:
-        if not _matches_any(statement["Resource"], request.resource, ignore_case=False):
-            return False
-    elif "NotResource" in statement:
-        if _matches_any(statement["NotResource"], request.resource, ignore_case=False):
-            return False
-    else:
-        raise UnknownPolicyElement(f"statement without Resource or NotResource: {statement}")
+    if not _element_matches(statement, "Action", request.action, ignore_case=True):
+        return False
+    if not _element_matches(statement, "Resource", request.resource, ignore_case=False):
+        return False
     for operator, keys in statement.get("Condition", {}).items():
         for key, expected in keys.items():
             if not _condition_holds(operator, key, expected, request.context):
